@@ -1,0 +1,4 @@
+// Command tandem is the programmable voice switch daemon.
+package main
+
+func main() {}
