@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/zap"
+)
+
+// component is one part of the running daemon. Components start in order and
+// stop in reverse order.
+type component struct {
+	name string
+	// drain stops taking new work and waits for work in flight, until ctx
+	// ends. nil means nothing to drain.
+	drain func(ctx context.Context) error
+	// close stops now and releases everything. nil means nothing to close.
+	close func() error
+}
+
+// daemon is the running process: its logger, metrics registry, probes and
+// components.
+type daemon struct {
+	cfg     Config
+	log     *zap.Logger
+	reg     *prometheus.Registry
+	probes  *probes
+	notify  *notifier
+	env     env
+	comps   []component
+	bgWG    sync.WaitGroup
+	bgStop  context.CancelFunc
+	bgCtx   context.Context
+	started time.Time
+}
+
+func runDaemon(args []string, e env) int {
+	f, err := parseFlags("tandem", args, e)
+	if err != nil {
+		return 2
+	}
+	cfg, err := loadWithFlags(f, e)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "tandem: %v\n", err)
+		return 1
+	}
+	log, err := newLogger(cfg.Log, e.stderr)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "tandem: %v\n", err)
+		return 1
+	}
+	defer log.Sync() //nolint:errcheck // stderr sync errors are not actionable
+
+	ctx, stopNow, cleanup := signalContext()
+	defer cleanup()
+
+	d := newDaemon(cfg, log, e)
+	if err := d.start(ctx); err != nil {
+		log.Error("start failed", zap.Error(err))
+		d.stop(false)
+		return 1
+	}
+	<-ctx.Done()
+	graceful := !errors.Is(context.Cause(ctx), errStopNow)
+	if graceful {
+		log.Info("SIGTERM: draining", zap.Duration("http_timeout", cfg.Shutdown.HTTPTimeout), zap.Duration("drain_timeout", cfg.Shutdown.DrainTimeout))
+	} else {
+		log.Info("stopping now")
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d.stop(graceful)
+	}()
+	select {
+	case <-done:
+	case <-stopNow:
+		// A second signal (or SIGINT) during a drain: stop now.
+		log.Info("second signal: stopping now")
+		d.abort()
+		<-done
+	}
+	log.Info("stopped")
+	return 0
+}
+
+func newDaemon(cfg Config, log *zap.Logger, e env) *daemon {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	bgCtx, bgStop := context.WithCancel(context.Background())
+	return &daemon{
+		cfg: cfg, log: log, reg: reg, env: e,
+		probes: &probes{},
+		notify: newNotifier(e.getenv),
+		bgCtx:  bgCtx, bgStop: bgStop,
+		started: time.Now(),
+	}
+}
+
+// start brings the daemon up; READY=1 goes to systemd once every listener is
+// bound.
+func (d *daemon) start(ctx context.Context) error {
+	d.applyRuntime()
+	d.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "tandem", Name: "ready", Help: "1 when the daemon takes new calls (all listeners up, not draining).",
+	}, func() float64 {
+		if d.probes.isReady() {
+			return 1
+		}
+		return 0
+	}))
+	if err := d.startAdmin(); err != nil {
+		return err
+	}
+	if err := d.startComponents(ctx); err != nil {
+		return err
+	}
+	d.probes.ready.Store(true)
+	if err := d.notify.send("READY=1\nSTATUS=taking calls"); err != nil {
+		d.log.Warn("systemd notify", zap.Error(err))
+	}
+	if iv, err := watchdogInterval(d.env.getenv); err != nil {
+		d.log.Warn("systemd watchdog disabled", zap.Error(err))
+	} else if iv > 0 && d.notify.enabled() {
+		d.bgWG.Add(1)
+		go func() {
+			defer d.bgWG.Done()
+			d.notify.watchdog(d.bgCtx, iv, func() bool { return d.probes.checkHealth(d.bgCtx) == nil }, func(err error) {
+				d.log.Warn("systemd watchdog", zap.Error(err))
+			})
+		}()
+		d.log.Info("systemd watchdog enabled", zap.Duration("interval", iv))
+	}
+	d.log.Info("tandem started", zap.String("version", version), zap.String("admin", d.cfg.Admin.Listen), zap.Duration("startup", time.Since(d.started)))
+	return nil
+}
+
+func (d *daemon) applyRuntime() {
+	if d.cfg.Runtime.MemoryLimit != "" {
+		n, _ := parseBytes(d.cfg.Runtime.MemoryLimit) // validated already
+		debug.SetMemoryLimit(n)
+	}
+	if d.cfg.Runtime.GCPercent != 0 {
+		debug.SetGCPercent(d.cfg.Runtime.GCPercent)
+	}
+}
+
+// startAdmin binds the admin listener first, so /health answers while the
+// rest starts.
+func (d *daemon) startAdmin() error {
+	if d.cfg.Admin.Listen == "" {
+		return nil
+	}
+	srv, err := d.serveHTTP("admin", d.cfg.Admin.Listen, adminHandler(d.probes, d.reg, d.cfg.Admin.Pprof))
+	if err != nil {
+		return err
+	}
+	// The admin listener is closed last (it is added first; components stop
+	// in reverse order), so /health and /metrics answer during a drain.
+	d.comps = append(d.comps, srv)
+	return nil
+}
+
+// serveHTTP binds addr now (so a port conflict fails the start) and serves
+// h on its own goroutine until the component is drained or closed.
+func (d *daemon) serveHTTP(name, addr string, h http.Handler) (component, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return component{}, fmt.Errorf("%s listener %s: %w", name, addr, err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          zap.NewStdLog(d.log.Named(name)),
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.log.Error("http server", zap.String("listener", name), zap.Error(err))
+		}
+	}()
+	d.log.Info("listening", zap.String("listener", name), zap.String("addr", ln.Addr().String()))
+	return component{
+		name: name,
+		drain: func(ctx context.Context) error {
+			// Shutdown closes the listener at once (no new requests) and
+			// waits for every request in flight.
+			err := srv.Shutdown(ctx)
+			<-done
+			return err
+		},
+		close: func() error {
+			err := srv.Close()
+			<-done
+			return err
+		},
+	}, nil
+}
+
+// stop takes the daemon down: gracefully (drain each component, newest
+// first, within the configured timeouts) or at once.
+func (d *daemon) stop(graceful bool) {
+	d.probes.draining.Store(true)
+	if err := d.notify.send("STOPPING=1"); err != nil {
+		d.log.Warn("systemd notify", zap.Error(err))
+	}
+	for i := len(d.comps) - 1; i >= 0; i-- {
+		c := d.comps[i]
+		if graceful && c.drain != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), d.drainBudget(c.name))
+			if err := c.drain(ctx); err != nil {
+				d.log.Warn("drain", zap.String("component", c.name), zap.Error(err))
+			}
+			cancel()
+		}
+		if c.close != nil {
+			if err := c.close(); err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, http.ErrServerClosed) {
+				d.log.Warn("close", zap.String("component", c.name), zap.Error(err))
+			}
+		}
+	}
+	d.bgStop()
+	d.bgWG.Wait()
+	d.notify.close()
+}
+
+// abort closes every component now; used when a second signal arrives while
+// stop(true) is draining. Close functions are safe to call twice.
+func (d *daemon) abort() {
+	for i := len(d.comps) - 1; i >= 0; i-- {
+		if c := d.comps[i]; c.close != nil {
+			_ = c.close()
+		}
+	}
+}
+
+// drainBudget is how long a component may drain: calls get the drain
+// timeout, everything else the HTTP timeout.
+func (d *daemon) drainBudget(name string) time.Duration {
+	if name == "calls" {
+		return d.cfg.Shutdown.DrainTimeout
+	}
+	return d.cfg.Shutdown.HTTPTimeout
+}
