@@ -9,6 +9,13 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"tandem/control"
+	"tandem/control/store"
+	"tandem/rtpengine"
+	"tandem/sipstack"
+	callswitch "tandem/switch"
+	"tandem/switch/webhook"
 )
 
 // Config is the whole daemon configuration: one section per component.
@@ -21,6 +28,25 @@ type Config struct {
 	Admin    AdminConfig    `yaml:"admin"`
 	Runtime  RuntimeConfig  `yaml:"runtime"`
 	Shutdown ShutdownConfig `yaml:"shutdown"`
+	// Store is the SQLite store and its call-record writer.
+	Store StoreConfig `yaml:"store"`
+	// API is the REST control API.
+	API control.Config `yaml:"api"`
+	// SIP is the SIP stack: listeners, trunks, admission, registrar.
+	SIP sipstack.Config `yaml:"sip"`
+	// Media is the RTP core.
+	Media rtpengine.Config `yaml:"media"`
+	// Webhook is the HTTP client for applications.
+	Webhook webhook.Config `yaml:"webhook"`
+	// Calls is call control (the TwiML interpreter).
+	Calls callswitch.Config `yaml:"calls"`
+}
+
+// StoreConfig is the SQLite store's section: its own keys plus the batching
+// writer of call records.
+type StoreConfig struct {
+	store.Config `yaml:",inline"`
+	CallWriter   store.CallWriterConfig `yaml:"call_writer"`
 }
 
 // LogConfig selects the zap encoder and level.
@@ -56,13 +82,25 @@ type ShutdownConfig struct {
 
 // DefaultConfig is what `tandem` runs with when given no file.
 func DefaultConfig() Config {
-	return Config{
+	c := Config{
 		DataDir:  "./var",
 		Log:      LogConfig{Format: "json", Level: "info"},
 		Admin:    AdminConfig{Listen: "127.0.0.1:9090", Pprof: true},
 		Runtime:  RuntimeConfig{},
 		Shutdown: ShutdownConfig{HTTPTimeout: 10 * time.Second, DrainTimeout: 60 * time.Second},
+		Store:    StoreConfig{Config: store.DefaultConfig(), CallWriter: store.DefaultCallWriterConfig()},
+		API:      control.DefaultConfig(),
+		SIP:      sipstack.DefaultConfig(),
+		Media:    rtpengine.DefaultConfig(),
+		Webhook:  webhook.DefaultConfig(),
+		Calls:    callswitch.DefaultConfig(),
 	}
+	// Registered clients are challenged with one digest realm, as Twilio
+	// challenges with "sip.twilio.com"; credentials are hashed for it.
+	if c.SIP.Registrar.Realm == "" {
+		c.SIP.Registrar.Realm = "tandem"
+	}
+	return c
 }
 
 // LoadConfig reads a YAML file on top of the defaults and validates it. An
@@ -96,7 +134,15 @@ type section struct {
 // sections lists the components' own Validate methods; their errors name keys
 // relative to the section and get the section's name in front.
 func (c Config) sections() []section {
-	return nil
+	return []section{
+		{"store", c.Store.Config.Validate},
+		{"store.call_writer", c.Store.CallWriter.Validate},
+		{"api", c.API.Validate},
+		{"sip", c.SIP.Validate},
+		{"media", c.Media.Validate},
+		{"webhook", c.Webhook.Validate},
+		{"calls", c.Calls.Validate},
+	}
 }
 
 // Validate checks every section (naming the key that is wrong) and the
@@ -148,7 +194,7 @@ func (c Config) Validate() error {
 // listeners names every TCP address the daemon binds, for the
 // "two sections on one address" contradiction.
 func (c Config) listeners() map[string]string {
-	return map[string]string{"admin.listen": c.Admin.Listen}
+	return map[string]string{"admin.listen": c.Admin.Listen, "api.listen": c.API.Listen}
 }
 
 func (c Config) contradictions() []error {

@@ -40,6 +40,17 @@ type daemon struct {
 	bgStop  context.CancelFunc
 	bgCtx   context.Context
 	started time.Time
+	// mainAccount is the main account's SID (for the health check).
+	mainAccount string
+}
+
+// add appends a started component; its close function runs at most once,
+// so that abort can close what stop is still draining.
+func (d *daemon) add(c component) {
+	if c.close != nil {
+		c.close = sync.OnceValue(c.close)
+	}
+	d.comps = append(d.comps, c)
 }
 
 func runDaemon(args []string, e env) int {
@@ -165,7 +176,7 @@ func (d *daemon) startAdmin() error {
 	}
 	// The admin listener is closed last (it is added first; components stop
 	// in reverse order), so /health and /metrics answer during a drain.
-	d.comps = append(d.comps, srv)
+	d.add(srv)
 	return nil
 }
 

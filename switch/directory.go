@@ -1,0 +1,91 @@
+package callswitch
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is what a Directory returns for an unknown number, application
+// or account.
+var ErrNotFound = errors.New("not found")
+
+// Directory is what the switch needs from the store: who owns a number, an
+// application's URLs, an account's token (to sign webhooks), and somewhere to
+// keep call records. The switch declares it; cmd/tandem adapts the store.
+type Directory interface {
+	// LookupNumber resolves a dialled E.164 number to its voice
+	// configuration with Twilio's precedence applied (twilio-voice.md §7.3:
+	// VoiceApplicationSid wins over the number's own VoiceUrl).
+	LookupNumber(ctx context.Context, e164 string) (NumberRoute, error)
+	// Application returns an application by SID (any account).
+	Application(ctx context.Context, sid string) (Application, error)
+	// Account returns an account by SID.
+	Account(ctx context.Context, sid string) (Account, error)
+	// SaveCall stores a call record (insert or update by SID). It may queue
+	// the write, but must never lose a record it accepted.
+	SaveCall(ctx context.Context, rec CallRecord) error
+}
+
+// Account is the part of an account the call path uses.
+type Account struct {
+	SID       string
+	ParentSID string // empty for a main account
+	AuthToken string
+	Active    bool
+}
+
+// Application is where a call's TwiML comes from.
+type Application struct {
+	SID                             string
+	AccountSID                      string
+	APIVersion                      string
+	VoiceURL                        string
+	VoiceMethod                     string
+	VoiceFallbackURL                string
+	VoiceFallbackMethod             string
+	StatusCallback                  string
+	StatusCallbackMethod            string
+	PublicApplicationConnectEnabled bool
+}
+
+// NumberRoute is an incoming number resolved for a call.
+type NumberRoute struct {
+	NumberSID   string
+	AccountSID  string
+	PhoneNumber string
+	// Voice holds the URLs to use: the application's when the number has a
+	// VoiceApplicationSid (Voice.SID is then set), else the number's own.
+	Voice Application
+	// TrunkSID set means the number belongs to a SIP trunk (no TwiML).
+	TrunkSID string
+}
+
+// CallRecord is one call leg as the control API shows it (twilio-voice.md
+// §7.4). Zero values are unknown (null in the API).
+type CallRecord struct {
+	SID             string
+	AccountSID      string
+	ParentCallSID   string
+	Direction       string
+	From            string
+	To              string
+	Status          string
+	StartTime       time.Time
+	EndTime         time.Time
+	Duration        int // seconds; valid when HasDuration
+	HasDuration     bool
+	AnsweredBy      string
+	ForwardedFrom   string
+	CallerName      string
+	SIPCallID       string
+	SIPResponseCode int
+	ErrorCode       int
+	ErrorMessage    string
+	PhoneNumberSID  string
+	APIVersion      string
+	QueueTime       time.Duration
+	TrunkSID        string
+	DateCreated     time.Time
+	DateUpdated     time.Time
+}
