@@ -1,4 +1,10 @@
 // Package store keeps tandem's durable state: accounts, applications, phone
-// numbers and call records. The default implementation is an embedded SQLite
-// file (modernc.org/sqlite, no cgo).
+// numbers, call records, SIP domains and credentials. The default
+// implementation is an embedded SQLite file (modernc.org/sqlite, no cgo) in
+// WAL mode with versioned migrations applied at Open; Store is the interface
+// a PostgreSQL implementation would satisfy.
+//
+// The call path saves call records through CallWriter, which batches them
+// into one transaction per drain of a bounded queue. At Open, calls a crash
+// left live are marked failed (ARCHITECTURE.md "State").
 package store

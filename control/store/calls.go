@@ -1,0 +1,137 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+const callCols = `sid, account_sid, parent_call_sid, direction, from_, to_, from_formatted, to_formatted,
+	status, start_time, end_time, duration, answered_by, forwarded_from, caller_name, sip_call_id,
+	sip_response_code, error_code, error_message, phone_number_sid, api_version, queue_time,
+	trunk_sid, group_sid, date_created, date_updated`
+
+// upsertCallSQL inserts a record or rewrites every column of an existing one
+// but date_created (and seq, which keeps the list order of first sight).
+const upsertCallSQL = `INSERT INTO calls(` + callCols + `)
+	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+	ON CONFLICT(sid) DO UPDATE SET
+		account_sid = excluded.account_sid, parent_call_sid = excluded.parent_call_sid,
+		direction = excluded.direction, from_ = excluded.from_, to_ = excluded.to_,
+		from_formatted = excluded.from_formatted, to_formatted = excluded.to_formatted,
+		status = excluded.status, start_time = excluded.start_time, end_time = excluded.end_time,
+		duration = excluded.duration, answered_by = excluded.answered_by,
+		forwarded_from = excluded.forwarded_from, caller_name = excluded.caller_name,
+		sip_call_id = excluded.sip_call_id, sip_response_code = excluded.sip_response_code,
+		error_code = excluded.error_code, error_message = excluded.error_message,
+		phone_number_sid = excluded.phone_number_sid, api_version = excluded.api_version,
+		queue_time = excluded.queue_time, trunk_sid = excluded.trunk_sid, group_sid = excluded.group_sid,
+		date_updated = excluded.date_updated`
+
+func scanCall(r rowScanner) (Call, error) {
+	var c Call
+	var start, end, dur, queue sql.NullInt64
+	var created, updated int64
+	err := r.Scan(&c.SID, &c.AccountSID, &c.ParentCallSID, &c.Direction, &c.From, &c.To,
+		&c.FromFormatted, &c.ToFormatted, &c.Status, &start, &end, &dur, &c.AnsweredBy,
+		&c.ForwardedFrom, &c.CallerName, &c.SIPCallID, &c.SIPResponseCode, &c.ErrorCode,
+		&c.ErrorMessage, &c.PhoneNumberSID, &c.APIVersion, &queue, &c.TrunkSID, &c.GroupSID,
+		&created, &updated)
+	c.StartTime, c.EndTime = tn(start), tn(end)
+	c.Duration = sql.Null[int64]{V: dur.Int64, Valid: dur.Valid}
+	c.QueueTime = sql.Null[int64]{V: queue.Int64, Valid: queue.Valid}
+	c.DateCreated, c.DateUpdated = ti(created), ti(updated)
+	return c, err
+}
+
+// SaveCalls implements Calls.
+func (s *SQLite) SaveCalls(ctx context.Context, calls []Call) error {
+	if len(calls) == 0 {
+		return nil
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("save %d calls: begin: %w", len(calls), err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	st := tx.StmtContext(ctx, s.upsert)
+	now := s.now().UTC()
+	for i := range calls {
+		c := &calls[i]
+		created, updated := c.DateCreated, c.DateUpdated
+		if created.IsZero() {
+			created = now
+		}
+		if updated.IsZero() {
+			updated = now
+		}
+		if _, err := st.ExecContext(ctx, c.SID, c.AccountSID, c.ParentCallSID, c.Direction, c.From, c.To,
+			c.FromFormatted, c.ToFormatted, c.Status, nt(c.StartTime), nt(c.EndTime), nullInt(c.Duration),
+			c.AnsweredBy, c.ForwardedFrom, c.CallerName, c.SIPCallID, c.SIPResponseCode, c.ErrorCode,
+			c.ErrorMessage, c.PhoneNumberSID, c.APIVersion, nullInt(c.QueueTime), c.TrunkSID, c.GroupSID,
+			created.UnixNano(), updated.UnixNano()); err != nil {
+			return fmt.Errorf("save call %s: %w", c.SID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("save %d calls: commit: %w", len(calls), err)
+	}
+	return nil
+}
+
+// Call implements Calls.
+func (s *SQLite) Call(ctx context.Context, sid string) (Call, error) {
+	return getOne(ctx, s.r, "call", sid, `SELECT `+callCols+` FROM calls WHERE sid = ?`, scanCall, sid)
+}
+
+// ListCalls implements Calls: newest first, as Twilio lists calls.
+func (s *SQLite) ListCalls(ctx context.Context, f CallFilter, p Page) ([]Call, error) {
+	q := listQuery{table: "calls", cols: callCols, desc: true,
+		where: []string{"account_sid = ?"}, args: []any{f.AccountSID},
+		scope: "account_sid = ?", scopeArgs: []any{f.AccountSID}}
+	eq := func(col, v string) {
+		if v != "" {
+			q.where = append(q.where, col+" = ?")
+			q.args = append(q.args, v)
+		}
+	}
+	eq("to_", f.To)
+	eq("from_", f.From)
+	eq("status", f.Status)
+	eq("parent_call_sid", f.ParentCallSID)
+	rng := func(col string, r TimeRange) {
+		if !r.From.IsZero() {
+			q.where = append(q.where, col+" >= ?")
+			q.args = append(q.args, r.From.UnixNano())
+		}
+		if !r.To.IsZero() {
+			q.where = append(q.where, col+" < ?")
+			q.args = append(q.args, r.To.UnixNano())
+		}
+	}
+	rng("start_time", f.StartTime)
+	rng("end_time", f.EndTime)
+	return list(ctx, s.r, q, p, scanCall)
+}
+
+// DeleteCall implements Calls.
+func (s *SQLite) DeleteCall(ctx context.Context, accountSID, sid string) error {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM calls WHERE sid = ? AND account_sid = ?`, sid, accountSID)
+	return affected(res, err, "delete call", sid)
+}
+
+// FailInterruptedCalls implements Calls.
+func (s *SQLite) FailInterruptedCalls(ctx context.Context, at time.Time) (int64, error) {
+	ts := at.UnixNano()
+	res, err := s.w.ExecContext(ctx, `UPDATE calls SET status = 'failed', end_time = COALESCE(end_time, ?),
+		date_updated = ? WHERE status IN ('queued','initiated','ringing','in-progress')`, ts, ts)
+	if err != nil {
+		return 0, fmt.Errorf("fail interrupted calls: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("fail interrupted calls: %w", err)
+	}
+	return n, nil
+}
