@@ -312,8 +312,12 @@ func (c *Call) armTimeLimit() {
 // TwiML, hang it up (completed) or cancel it while it rings (canceled).
 func (s *Switch) Update(ctx context.Context, req UpdateRequest) (CallRecord, error) {
 	c, ok := s.lookup(req.CallSID)
-	if !ok || c.account.SID != req.AccountSID {
+	if !ok {
 		return CallRecord{}, ErrNotInProgress
+	}
+	if c.account.SID != req.AccountSID {
+		// Another account's live call: not found, whatever it is.
+		return CallRecord{}, ErrCallNotFound
 	}
 	if req.StatusCallback != "" {
 		c.mu.Lock()

@@ -26,6 +26,7 @@ var (
 	errShutdown     = errors.New("tandem is shutting down")
 	errMediaTimeout = errors.New("media timeout")
 	errTimeLimit    = errors.New("call time limit reached")
+	errBridgeEnded  = errors.New("the other leg of the bridge ended")
 )
 
 // newSID returns a Twilio-shaped SID: two letters and 32 lowercase hex

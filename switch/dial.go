@@ -66,7 +66,7 @@ func (c *Call) dialVerb(ctx context.Context, d *twiml.Dial, docURL string, first
 			return c.afterDial(ctx, d, docURL, out)
 		}
 	}
-	targets := c.resolveTargets(d)
+	targets := c.resolveTargets(d, docURL)
 	if !d.AnswerOnBridge {
 		// Without answerOnBridge the caller is answered first (§0) and
 		// hears the ringing from tandem's side.
@@ -168,19 +168,19 @@ func (o dialOutcome) params() []webhook.Param {
 }
 
 // resolveTargets turns the Dial's nouns into dial targets.
-func (c *Call) resolveTargets(d *twiml.Dial) []dialTarget {
+func (c *Call) resolveTargets(d *twiml.Dial, docURL string) []dialTarget {
 	var out []dialTarget
 	for _, n := range d.Targets {
 		switch n := n.(type) {
 		case *twiml.Number:
 			num := normalizeNumber(n.Number)
-			t := dialTarget{kind: "number", target: num, to: num, cb: nounCallback(n.CallStatusCallback)}
+			t := dialTarget{kind: "number", target: num, to: num, cb: c.nounCallback(n.CallStatusCallback, docURL)}
 			if !isE164(num) {
 				t.fail, t.failCode = fmt.Sprintf("<Number> %q is not a phone number", n.Number), 13223
 			}
 			out = append(out, t)
 		case *twiml.Sip:
-			out = append(out, c.sipTarget(n))
+			out = append(out, c.sipTarget(n, docURL))
 		case *twiml.Client:
 			out = append(out, c.clientTargets(n)...)
 		case *twiml.Application:
@@ -199,7 +199,7 @@ func (c *Call) resolveTargets(d *twiml.Dial) []dialTarget {
 
 // sipTarget resolves <Sip>: the text URI or the <Uri> of best priority,
 // <Headers> added to the headers the URI carries after '?'.
-func (c *Call) sipTarget(n *twiml.Sip) dialTarget {
+func (c *Call) sipTarget(n *twiml.Sip, docURL string) dialTarget {
 	uri, user, pass := n.URI, n.Username, n.Password
 	if uri == "" && len(n.URIs) > 0 {
 		us := append([]twiml.SipURI(nil), n.URIs...)
@@ -216,7 +216,7 @@ func (c *Call) sipTarget(n *twiml.Sip) dialTarget {
 			user, pass = us[0].Username, us[0].Password
 		}
 	}
-	t := dialTarget{kind: "sip", cb: nounCallback(n.CallStatusCallback), username: user, password: pass}
+	t := dialTarget{kind: "sip", cb: c.nounCallback(n.CallStatusCallback, docURL), username: user, password: pass}
 	if uri == "" {
 		t.fail, t.failCode = "<Sip> has no URI", 13215
 		return t
@@ -236,9 +236,18 @@ func (c *Call) sipTarget(n *twiml.Sip) dialTarget {
 	return t
 }
 
-// nounCallback reads a noun's statusCallback attributes.
-func nounCallback(cb twiml.CallStatusCallback) statusCallback {
-	return statusCallback{url: cb.StatusCallback, method: cb.StatusCallbackMethod, events: cb.StatusCallbackEvent}
+// nounCallback reads a noun's statusCallback attributes; a relative URL
+// resolves against the document's (§0).
+func (c *Call) nounCallback(cb twiml.CallStatusCallback, docURL string) statusCallback {
+	if cb.StatusCallback == "" {
+		return statusCallback{}
+	}
+	u, err := webhook.ResolveURL(docURL, cb.StatusCallback)
+	if err != nil {
+		c.warn(11100, fmt.Sprintf("statusCallback %q: %v", cb.StatusCallback, err), 0)
+		return statusCallback{}
+	}
+	return statusCallback{url: u, method: cb.StatusCallbackMethod, events: cb.StatusCallbackEvent}
 }
 
 // dialGroup rings targets at once; the first to answer wins and the others
@@ -445,9 +454,9 @@ func (c *Call) offerFor(leg *rtpengine.Leg) ([]byte, error) {
 	return leg.RewriteSDP(base)
 }
 
-// relayEarly passes the callee's ringing to an unanswered caller when
-// answerOnBridge is set: 183 with the callee's early media (linked through
-// the media core), or 180.
+// relayEarly passes the callee's early media to an unanswered caller when
+// answerOnBridge is set: 183 with the callee's SDP, linked through the media
+// core. (The caller already heard 180 when the call came in.)
 func (c *Call) relayEarly(l *dialLeg, u sipstack.DialUpdate, early *dialLeg) *dialLeg {
 	if u.Code == 183 && len(u.SDP) > 0 && early == nil {
 		if err := setRemoteFromSDP(l.child.leg, u.SDP); err == nil {
@@ -458,11 +467,6 @@ func (c *Call) relayEarly(l *dialLeg, u sipstack.DialUpdate, early *dialLeg) *di
 					}
 				}
 			}
-		}
-	}
-	if early == nil {
-		if err := c.in.Progress(180, nil); err != nil {
-			c.log.Debug("relay 180", "err", err)
 		}
 	}
 	return early
@@ -545,23 +549,23 @@ func (c *Call) bridge(ctx context.Context, d *twiml.Dial, out *dialOutcome) {
 	}
 	timer := time.NewTimer(limit)
 	defer timer.Stop()
-	var cause error
+	calleeGone := false
 	select {
 	case <-child.ctx.Done():
-		cause = context.Cause(child.ctx)
+		calleeGone = true
 	case <-ctx.Done():
-		cause = context.Cause(ctx)
 	case <-timer.C:
-		cause = errTimeLimit
 	}
 	clearHooks(c, child)
 	c.leg.Unlink()
-	if errors.Is(cause, errRemoteHangup) && child.out != nil {
+	if calleeGone && child.out != nil {
 		// The callee hung up: its BYE's X- headers are DialSipHeader_*.
 		out.finalHdrs = child.out.End().Headers
 		child.end(errRemoteHangup)
 	} else {
-		child.end(cause)
+		// The caller hung up, the time limit passed, or the call was
+		// redirected or ended through the API: tandem hangs up the callee.
+		child.end(errBridgeEnded)
 	}
 	out.duration = child.duration()
 }

@@ -120,9 +120,9 @@ func (d *daemon) openStore(ctx context.Context) (store.Store, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	d.add(component{name: "store", close: st.Close})
-	if n, err := st.FailInterruptedCalls(ctx, time.Now()); err != nil {
-		return nil, fmt.Errorf("store: mark interrupted calls: %w", err)
-	} else if n > 0 {
+	// Open marks the calls a crash left live as failed (ARCHITECTURE.md
+	// "State": a crash loses live calls, never a finished call's record).
+	if n := st.Recovered(); n > 0 {
 		d.log.Warn("calls left live by an earlier crash marked failed", zap.Int64("calls", n))
 	}
 	want := store.Account{SID: d.env.getenv("TANDEM_ACCOUNT_SID"), AuthToken: d.env.getenv("TANDEM_AUTH_TOKEN"), FriendlyName: "Main account"}
