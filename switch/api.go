@@ -95,7 +95,7 @@ func (s *Switch) Originate(ctx context.Context, req OriginateRequest) (CallRecor
 	if req.CallerID != "" {
 		c.from = req.CallerID
 	}
-	t, to := c.apiTarget(req)
+	ts, to, appParams := c.apiTargets(req)
 	c.to = to
 	src := &docSource{url: req.URL, method: req.Method, fallbackURL: req.FallbackURL, fallbackMethod: req.FallbackMethod}
 	c.cb = statusCallback{url: req.StatusCallback, method: req.StatusCallbackMethod, events: parseEvents(req.StatusCallbackEvents)}
@@ -108,6 +108,10 @@ func (s *Switch) Originate(ctx context.Context, req OriginateRequest) (CallRecor
 		c.cb = statusCallback{url: app.StatusCallback, method: app.StatusCallbackMethod, events: twiml.CallCompleted}
 	case req.Twiml != "":
 		src = &docSource{twiml: []byte(req.Twiml)}
+	}
+	if src.url != "" && len(appParams) > 0 {
+		// client:alice?k=v parameters also reach the application (§6).
+		src.url = queryAppend(src.url, appParams)
 	}
 	c.timeLimit = req.TimeLimit
 	if c.timeLimit <= 0 || c.timeLimit > s.cfg.MaxCallDuration {
@@ -126,14 +130,17 @@ func (s *Switch) Originate(ctx context.Context, req OriginateRequest) (CallRecor
 	rec := c.rec
 	c.mu.Unlock()
 	c.save(rec)
-	t.username, t.password = req.SIPAuthUsername, req.SIPAuthPassword
-	go c.originate(t, timeout, src)
+	for i := range ts {
+		ts[i].username, ts[i].password = req.SIPAuthUsername, req.SIPAuthPassword
+	}
+	go c.originate(ts, timeout, src)
 	return rec, nil
 }
 
-// apiTarget resolves a REST To: a number through the trunks, a SIP URI with
-// its headers, or a registered client; it also returns the To to report.
-func (c *Call) apiTarget(req OriginateRequest) (dialTarget, string) {
+// apiTargets resolves a REST To: a number through the trunks, a SIP URI
+// with its headers, or every registered contact of a client. It also
+// returns the To to report and a client's custom parameters.
+func (c *Call) apiTargets(req OriginateRequest) ([]dialTarget, string, []twiml.Parameter) {
 	to := req.To
 	switch {
 	case strings.HasPrefix(to, "sip:") || strings.HasPrefix(to, "sips:"):
@@ -143,24 +150,20 @@ func (c *Call) apiTarget(req OriginateRequest) (dialTarget, string) {
 		// as headers.
 		if query != "" {
 			t.headers = queryHeaders(query)
+			c.checkCustomParams(headerBytes(t.headers))
 		}
-		return t, base
+		return []dialTarget{t}, base, nil
 	case strings.HasPrefix(to, "client:"):
 		ident, query, _ := strings.Cut(strings.TrimPrefix(to, "client:"), "?")
-		ts := c.clientTargets(&twiml.Client{Identity: ident, Parameters: queryParams(query)})
-		if len(ts) == 0 {
-			return dialTarget{kind: "client", to: "client:" + ident, fail: "client " + ident + " has no registered contact", failCode: 13224}, "client:" + ident
-		}
-		// A REST call rings one leg; the first registered contact.
-		ts[0].to = "client:" + ident
-		return ts[0], "client:" + ident
+		params := queryParams(query)
+		return c.clientTargets(&twiml.Client{Identity: ident, Parameters: params}, ""), "client:" + ident, params
 	}
 	num := normalizeNumber(to)
 	t := dialTarget{kind: "number", target: num, to: num}
 	if !isE164(num) {
 		t.fail, t.failCode = fmt.Sprintf("To %q is not a phone number", to), codeInvalidTo
 	}
-	return t, num
+	return []dialTarget{t}, num, nil
 }
 
 // queryHeaders turns "k=v&X-a=b" into headers; names without X- get it
@@ -205,11 +208,12 @@ func queryParams(query string) []twiml.Parameter {
 	return out
 }
 
-// originate rings the REST call's target and, once it answers, runs the
-// call's TwiML on that leg.
-func (c *Call) originate(t dialTarget, timeout time.Duration, src *docSource) {
-	if t.fail != "" {
-		c.warn(t.failCode, t.fail, 0)
+// originate rings the REST call's target (every contact of a client at
+// once: the first to answer wins) and, once it answers, runs the call's
+// TwiML on that leg.
+func (c *Call) originate(ts []dialTarget, timeout time.Duration, src *docSource) {
+	if len(ts) == 1 && ts[0].fail != "" {
+		c.warn(ts[0].failCode, ts[0].fail, 0)
 		c.setStatus(StatusInitiated)
 		c.finish(StatusFailed, 404)
 		return
@@ -221,7 +225,7 @@ func (c *Call) originate(t dialTarget, timeout time.Duration, src *docSource) {
 		return
 	}
 	c.sess = sess
-	leg, err := sess.NewLeg(rtpengine.LegOptions{Label: c.sid, Port: portKind(t.dedicated)})
+	leg, err := sess.NewLeg(rtpengine.LegOptions{Label: c.sid, Port: portKind(ts[0].dedicated)})
 	if err != nil {
 		c.warn(codeInternal, "media: "+err.Error(), 0)
 		c.finish(StatusFailed, 503)
@@ -235,68 +239,101 @@ func (c *Call) originate(t dialTarget, timeout time.Duration, src *docSource) {
 		return
 	}
 	c.offerSDP = offer
-	headers := t.headers
-	if t.kind == "sip" {
-		headers = append(headers[:len(headers):len(headers)],
-			sipstack.Header{Name: "X-Twilio-AccountSid", Value: c.account.SID},
-			sipstack.Header{Name: "X-Twilio-CallSid", Value: c.sid})
-	}
 	if c.ctx.Err() != nil {
 		// Canceled while queued: no callbacks (§3.4).
 		c.finish(StatusCanceled, 0)
 		return
 	}
 	c.setStatus(StatusInitiated)
-	oc, err := c.sw.sip.Dial(c.ctx, sipstack.DialRequest{
-		Target: t.target, FromUser: sipUser(c.from), Headers: headers, SDP: offer,
-		Username: t.username, Password: t.password, Timeout: timeout,
-		Destination: t.destination, Transport: t.transport,
-	})
-	if err != nil {
-		c.warn(codeNoRoute, fmt.Sprintf("cannot dial %s: %v", t.target, err), 0)
-		c.finish(StatusFailed, sipstack.StatusCode(err))
+	type update struct {
+		oc *sipstack.OutboundCall
+		u  sipstack.DialUpdate
+	}
+	updates := make(chan update, 4*len(ts)+4)
+	var ocs []*sipstack.OutboundCall
+	lastCode := 404
+	for _, t := range ts {
+		headers := t.headers
+		if t.kind == "sip" {
+			headers = append(headers[:len(headers):len(headers)],
+				sipstack.Header{Name: "X-Twilio-AccountSid", Value: c.account.SID},
+				sipstack.Header{Name: "X-Twilio-CallSid", Value: c.sid})
+		}
+		oc, err := c.sw.sip.Dial(c.ctx, sipstack.DialRequest{
+			Target: t.target, FromUser: sipUser(c.from), Headers: headers, SDP: offer,
+			Username: t.username, Password: t.password, Timeout: timeout,
+			Destination: t.destination, Transport: t.transport,
+		})
+		if err != nil {
+			c.warn(codeNoRoute, fmt.Sprintf("cannot dial %s: %v", t.target, err), 0)
+			lastCode = sipstack.StatusCode(err)
+			continue
+		}
+		ocs = append(ocs, oc)
+		go func(oc *sipstack.OutboundCall) {
+			// Ends when the stack closes Updates after the final answer.
+			for u := range oc.Updates() {
+				updates <- update{oc, u}
+			}
+		}(oc)
+	}
+	if len(ocs) == 0 {
+		c.finish(StatusFailed, lastCode)
 		return
 	}
-	c.out = oc
-	c.mu.Lock()
-	c.rec.SIPCallID = oc.CallID()
-	c.mu.Unlock()
-	c.log = c.log.With("sip_call_id", oc.CallID())
+	var winner *sipstack.OutboundCall
+	var answer sipstack.DialUpdate
 	ringing := false
-	for u := range oc.Updates() {
-		if !u.Final {
+	for pending := len(ocs); pending > 0; {
+		x := <-updates
+		if !x.u.Final {
 			if !ringing {
 				ringing = true
 				c.setStatus(StatusRinging)
 			}
 			continue
 		}
-		if u.Code < 200 || u.Code >= 300 || u.AnsweredAfterCancel {
-			status := statusFromSIP(u.Code)
-			if cause := context.Cause(c.ctx); errors.Is(cause, errAPICancel) || errors.Is(cause, errAPIHangup) {
-				status = StatusCanceled
+		pending--
+		if x.u.Code >= 200 && x.u.Code < 300 && !x.u.AnsweredAfterCancel && winner == nil {
+			winner, answer = x.oc, x.u
+			for _, oc := range ocs {
+				if oc != winner {
+					oc.Cancel()
+				}
 			}
-			c.finish(status, u.Code)
-			return
+			continue
 		}
-		if err := setRemoteFromSDP(leg, u.SDP); err != nil {
-			c.warn(codeInternal, "media: callee's answer: "+err.Error(), 0)
-			c.markAnswered()
-			c.end(err)
-			return
+		if winner == nil {
+			lastCode = x.u.Code
 		}
-		c.remoteSDP = u.SDP
-		c.mu.Lock()
-		c.rec.SIPResponseCode = u.Code
-		c.mu.Unlock()
-		context.AfterFunc(oc.Context(), func() { c.cancel(errRemoteHangup) })
-		c.markAnswered()
-		c.armTimeLimit()
-		c.run(src)
+	}
+	if winner == nil {
+		status := statusFromSIP(lastCode)
+		if cause := context.Cause(c.ctx); errors.Is(cause, errAPICancel) || errors.Is(cause, errAPIHangup) {
+			status = StatusCanceled
+		}
+		c.finish(status, lastCode)
 		return
 	}
-	// Updates closed without a final answer: the stack was closed.
-	c.finish(StatusFailed, 503)
+	c.out = winner
+	c.mu.Lock()
+	c.rec.SIPCallID = winner.CallID()
+	c.rec.SIPResponseCode = answer.Code
+	c.mu.Unlock()
+	c.log = c.log.With("sip_call_id", winner.CallID())
+	if err := setRemoteFromSDP(leg, answer.SDP); err != nil {
+		c.warn(codeInternal, "media: callee's answer: "+err.Error(), 0)
+		c.sipLeg.setAnswered()
+		c.markAnswered()
+		c.end(err)
+		return
+	}
+	c.remoteSDP = answer.SDP
+	c.sipLeg.setAnswered()
+	context.AfterFunc(winner.Context(), func() { c.cancel(errRemoteHangup) })
+	c.markAnswered()
+	c.armTimeLimit()
+	c.run(src)
 }
 
 // armTimeLimit ends the call when its time limit passes.
@@ -328,7 +365,7 @@ func (s *Switch) Update(ctx context.Context, req UpdateRequest) (CallRecord, err
 	case StatusCanceled:
 		switch c.status() {
 		case StatusQueued, StatusInitiated, StatusRinging:
-			if c.direction == DirectionInbound && c.isAnswered() {
+			if c.direction == DirectionInbound && c.legAnswered() {
 				return c.record(), nil
 			}
 			c.interrupt(errAPICancel, nil)
@@ -343,7 +380,7 @@ func (s *Switch) Update(ctx context.Context, req UpdateRequest) (CallRecord, err
 	if req.URL == "" && req.Twiml == "" {
 		return c.record(), nil
 	}
-	if c.parent != nil || (c.direction == DirectionOutboundAPI && !c.isAnswered()) || terminal(c.status()) {
+	if (c.parent != nil && !c.virtual) || (c.direction == DirectionOutboundAPI && !c.legAnswered()) || terminal(c.status()) {
 		return CallRecord{}, ErrNotInProgress
 	}
 	src := &docSource{url: req.URL, method: req.Method, fallbackURL: req.FallbackURL, fallbackMethod: req.FallbackMethod}

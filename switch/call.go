@@ -27,6 +27,7 @@ var (
 	errMediaTimeout = errors.New("media timeout")
 	errTimeLimit    = errors.New("call time limit reached")
 	errBridgeEnded  = errors.New("the other leg of the bridge ended")
+	errTransferred  = errors.New("transferred by REFER")
 )
 
 // newSID returns a Twilio-shaped SID: two letters and 32 lowercase hex
@@ -71,23 +72,15 @@ type Call struct {
 	seq   atomic.Int32
 	jar   *webhook.CookieJar
 
-	// The SIP leg: exactly one of in and out.
-	in  *sipstack.InboundCall
-	out *sipstack.OutboundCall
+	// The SIP leg and its media endpoint. A <Dial><Application> child
+	// shares its parent's (no new leg, no new media path).
+	*sipLeg
+	// virtual is set on an Application hand-off's child call.
+	virtual bool
 	// dialled is what an outbound leg dialled (for logs and records).
 	dialled string
-
-	// Media: the call tree's session (owned by the root call) and this
-	// leg's endpoint.
+	// sess is the call tree's media session (owned by the root call).
 	sess *rtpengine.Session
-	leg  *rtpengine.Leg
-	// remoteSDP is the far end's offer (inbound) or answer (outbound); for
-	// an inbound call answered before it was bridged, pinned is the offer
-	// reduced to the codec tandem answered with.
-	remoteSDP []byte
-	pinned    []byte
-	// offerSDP is the offer tandem sent on an outbound leg.
-	offerSDP []byte
 
 	ctx    context.Context
 	cancel context.CancelCauseFunc
@@ -107,11 +100,51 @@ type Call struct {
 	// dialFailCode is the SIP code of the last <Dial> that failed on an
 	// unanswered call (relayed to the caller if the document ends).
 	dialFailCode int
+	// handoffStatus is what a hand-off child reports to its parent's Dial
+	// (completed, busy, no-answer, failed); retParams its <Hangup>/<Reject>
+	// parameters (ReturnParam_*).
+	handoffStatus string
+	retParams     []twiml.Parameter
+}
+
+// sipLeg is one SIP leg and its media endpoint.
+type sipLeg struct {
+	// owner is the call whose leg this is.
+	owner *Call
+	// Exactly one of in and out.
+	in  *sipstack.InboundCall
+	out *sipstack.OutboundCall
+	leg *rtpengine.Leg
+	// remoteSDP is the far end's offer (inbound) or answer (outbound); for
+	// an inbound call answered before it was bridged, pinned is the offer
+	// reduced to the codec tandem answered with.
+	remoteSDP []byte
+	pinned    []byte
+	// offerSDP is the offer tandem sent on an outbound leg.
+	offerSDP []byte
+
+	mu       sync.Mutex
+	answered bool
+}
+
+// legAnswered reports whether the SIP leg has been answered (for an
+// outbound leg: whether the far end answered).
+func (l *sipLeg) legAnswered() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.answered
+}
+
+func (l *sipLeg) setAnswered() {
+	l.mu.Lock()
+	l.answered = true
+	l.mu.Unlock()
 }
 
 // newCall registers a live call leg.
 func (s *Switch) newCall(parent *Call, direction string) *Call {
 	c := &Call{sw: s, sid: newSID("CA"), parent: parent, direction: direction, jar: webhook.NewCookieJar(), done: make(chan struct{})}
+	c.sipLeg = &sipLeg{owner: c}
 	c.ctx, c.cancel = context.WithCancelCause(context.Background())
 	now := s.now()
 	c.rec = CallRecord{SID: c.sid, Direction: direction, DateCreated: now, DateUpdated: now, APIVersion: "2010-04-01"}
@@ -246,7 +279,7 @@ func (c *Call) finish(status string, sipCode int) {
 	}
 	c.finished = true
 	now := c.sw.now()
-	if c.answered && (status == StatusCanceled || status == StatusNoAnswer || status == StatusBusy) {
+	if c.answered && !c.virtual && (status == StatusCanceled || status == StatusNoAnswer || status == StatusBusy) {
 		status = StatusCompleted
 	}
 	c.rec.Status = status
@@ -272,7 +305,7 @@ func (c *Call) finish(status string, sipCode int) {
 	if !(status == StatusCanceled && rec.StartTime.IsZero()) {
 		c.callback(twiml.CallCompleted, status, rec.SIPResponseCode)
 	}
-	if c.leg != nil {
+	if c.leg != nil && c.sipLeg.owner == c {
 		c.leg.Unlink()
 		if err := c.leg.Release(); err != nil {
 			c.log.Debug("release media leg", "err", err)

@@ -62,7 +62,7 @@ type dialOutcome struct {
 func (c *Call) dialVerb(ctx context.Context, d *twiml.Dial, docURL string, first bool) (*docSource, bool, error) {
 	if len(d.Targets) == 1 {
 		if app, ok := d.Targets[0].(*twiml.Application); ok {
-			out := c.applicationDial(ctx, d, app)
+			out := c.applicationDial(ctx, d, app, docURL)
 			return c.afterDial(ctx, d, docURL, out)
 		}
 	}
@@ -78,16 +78,20 @@ func (c *Call) dialVerb(ctx context.Context, d *twiml.Dial, docURL string, first
 	var out dialOutcome
 	if d.Sequential {
 		for i := range targets {
-			out = c.dialGroup(ctx, d, targets[i:i+1])
+			out = c.dialGroup(ctx, d, targets[i:i+1], nil)
 			if out.bridged || ctx.Err() != nil {
 				break
 			}
 		}
 	} else {
-		out = c.dialGroup(ctx, d, targets)
+		out = c.dialGroup(ctx, d, targets, nil)
 	}
 	if out.bridged {
-		c.bridge(ctx, d, &out)
+		if next, handled := c.bridge(ctx, d, docURL, &out); handled {
+			// An inbound REFER took the call elsewhere: its referUrl TwiML
+			// replaces the Dial's action (§5.1).
+			return next, next == nil, nil
+		}
 	}
 	return c.afterDial(ctx, d, docURL, out)
 }
@@ -180,9 +184,9 @@ func (c *Call) resolveTargets(d *twiml.Dial, docURL string) []dialTarget {
 			}
 			out = append(out, t)
 		case *twiml.Sip:
-			out = append(out, c.sipTarget(n, docURL))
+			out = append(out, c.sipTargets(n, docURL)...)
 		case *twiml.Client:
-			out = append(out, c.clientTargets(n)...)
+			out = append(out, c.clientTargets(n, docURL)...)
 		case *twiml.Application:
 			out = append(out, dialTarget{kind: "application", fail: "<Application> cannot be dialled together with other nouns", failCode: 13215})
 		default:
@@ -195,6 +199,67 @@ func (c *Call) resolveTargets(d *twiml.Dial, docURL string) []dialTarget {
 		}
 	}
 	return out
+}
+
+// sipTargets resolves <Sip>; a URI in one of tandem's own SIP domains
+// (sip:alice@domain) rings every registered contact of that user.
+func (c *Call) sipTargets(n *twiml.Sip, docURL string) []dialTarget {
+	t := c.sipTarget(n, docURL)
+	if t.fail != "" {
+		return []dialTarget{t}
+	}
+	base, hs, err := sipstack.SplitURIHeaders(t.target)
+	if err != nil {
+		return []dialTarget{t}
+	}
+	c.checkCustomParams(headerBytes(hs) + headerBytes(t.headers[:len(t.headers)-1]))
+	user, host := uriUserHost(base)
+	if host == "" || user == "" {
+		return []dialTarget{t}
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, lookupTimeout)
+	defer cancel()
+	dom, err := c.sw.dir.Domain(ctx, host)
+	if err != nil {
+		return []dialTarget{t}
+	}
+	if !dom.Registration {
+		return []dialTarget{t}
+	}
+	targets := c.contactTargets(dom.Name, user, t.to, append(hs, t.headers...))
+	if len(targets) == 0 {
+		t.fail, t.failCode = fmt.Sprintf("%s has no registered contact", base), 13224
+		return []dialTarget{t}
+	}
+	for i := range targets {
+		targets[i].kind = "sip"
+		targets[i].cb = t.cb
+		targets[i].username, targets[i].password = t.username, t.password
+	}
+	return targets
+}
+
+func headerBytes(hs []sipstack.Header) int {
+	n := 0
+	for _, h := range hs {
+		n += len(h.Name) + len(h.Value)
+	}
+	return n
+}
+
+// uriUserHost splits sip:user@host[:port][;params] into user and host.
+func uriUserHost(uri string) (string, string) {
+	rest := uri[strings.IndexByte(uri, ':')+1:]
+	user, hostport, ok := strings.Cut(rest, "@")
+	if !ok {
+		return "", ""
+	}
+	hostport, _, _ = strings.Cut(hostport, ";")
+	host := hostport
+	if h, _, ok := strings.Cut(hostport, ":"); ok && !strings.HasPrefix(hostport, "[") {
+		host = h
+	}
+	return user, strings.ToLower(host)
 }
 
 // sipTarget resolves <Sip>: the text URI or the <Uri> of best priority,
@@ -253,7 +318,7 @@ func (c *Call) nounCallback(cb twiml.CallStatusCallback, docURL string) statusCa
 // dialGroup rings targets at once; the first to answer wins and the others
 // are cancelled (§2.3). It returns with the winner bridged, or with every
 // leg failed.
-func (c *Call) dialGroup(ctx context.Context, d *twiml.Dial, targets []dialTarget) dialOutcome {
+func (c *Call) dialGroup(ctx context.Context, d *twiml.Dial, targets []dialTarget, extra []sipstack.Header) dialOutcome {
 	type update struct {
 		i int
 		u sipstack.DialUpdate
@@ -263,6 +328,9 @@ func (c *Call) dialGroup(ctx context.Context, d *twiml.Dial, targets []dialTarge
 	pending := 0
 	var out dialOutcome
 	for i, t := range targets {
+		if len(extra) > 0 {
+			t.headers = append(t.headers[:len(t.headers):len(t.headers)], extra...)
+		}
 		l := c.startLeg(ctx, d, t)
 		legs[i] = l
 		if l.oc == nil {
@@ -297,7 +365,7 @@ func (c *Call) dialGroup(ctx context.Context, d *twiml.Dial, targets []dialTarge
 					l.ringing = true
 					l.child.setStatus(StatusRinging)
 				}
-				if winner == nil && d.AnswerOnBridge && !c.isAnswered() {
+				if winner == nil && d.AnswerOnBridge && c.in != nil && !c.legAnswered() {
 					early = c.relayEarly(l, u, early)
 				}
 				continue
@@ -305,7 +373,7 @@ func (c *Call) dialGroup(ctx context.Context, d *twiml.Dial, targets []dialTarge
 			pending--
 			l.result = u
 			if u.Code >= 200 && u.Code < 300 && !u.AnsweredAfterCancel && winner == nil && !cancelled {
-				if err := c.connect(ctx, l, u, early); err != nil {
+				if err := c.connect(ctx, l, u); err != nil {
 					c.log.Info("dial: connecting the answered leg failed", "child", l.child.sid, "err", err)
 					l.child.end(err)
 					out = l.outcome()
@@ -435,7 +503,7 @@ func (c *Call) callerID(d *twiml.Dial, t dialTarget) string {
 func (c *Call) offerFor(leg *rtpengine.Leg) ([]byte, error) {
 	var base []byte
 	switch {
-	case c.in != nil && !c.isAnswered():
+	case c.in != nil && !c.legAnswered():
 		base = c.remoteSDP
 	case c.in != nil:
 		base = c.pinned
@@ -475,18 +543,20 @@ func (c *Call) relayEarly(l *dialLeg, u sipstack.DialUpdate, early *dialLeg) *di
 // connect bridges the answered leg l to this call: media linked both ways,
 // the caller answered with the callee's answer if it was still ringing
 // (answerOnBridge), re-INVITEs passed between the two.
-func (c *Call) connect(ctx context.Context, l *dialLeg, u sipstack.DialUpdate, early *dialLeg) error {
+func (c *Call) connect(ctx context.Context, l *dialLeg, u sipstack.DialUpdate) error {
 	if err := setRemoteFromSDP(l.child.leg, u.SDP); err != nil {
 		return fmt.Errorf("callee's answer SDP: %w", err)
 	}
-	if early != nil && early != l {
+	if p := c.leg.Peer(); p != nil && p != l.child.leg {
+		// Early media from another fork, or (a transfer) the leg this call
+		// is still bridged to: the answered leg takes over.
 		c.leg.Unlink()
 	}
 	if err := c.leg.Link(l.child.leg); err != nil {
 		return fmt.Errorf("link media: %w", err)
 	}
 	l.child.remoteSDP = u.SDP
-	if c.in != nil && !c.isAnswered() {
+	if c.in != nil && !c.legAnswered() {
 		body, err := c.leg.RewriteSDP(u.SDP)
 		if err != nil {
 			return fmt.Errorf("answer SDP: %w", err)
@@ -500,8 +570,9 @@ func (c *Call) connect(ctx context.Context, l *dialLeg, u sipstack.DialUpdate, e
 			c.pinned = pinned
 		}
 	}
+	l.child.sipLeg.setAnswered()
 	l.child.markAnswered()
-	bridgeHooks(c, l.child)
+	c.markAnswered()
 	return nil
 }
 
@@ -540,8 +611,10 @@ func (l *dialLeg) outcome() dialOutcome {
 }
 
 // bridge holds the bridged call until one side hangs up, the time limit
-// passes, or the call is redirected or hung up through the API.
-func (c *Call) bridge(ctx context.Context, d *twiml.Dial, out *dialOutcome) {
+// passes, the call is redirected or hung up through the API, or an inbound
+// REFER transfers it. handled reports that a REFER took the call elsewhere:
+// next is then the referUrl's document to run (nil: the call is over).
+func (c *Call) bridge(ctx context.Context, d *twiml.Dial, docURL string, out *dialOutcome) (next *docSource, handled bool) {
 	child := out.child
 	limit := d.TimeLimit
 	if c.timeLimit > 0 && c.timeLimit < limit {
@@ -549,23 +622,40 @@ func (c *Call) bridge(ctx context.Context, d *twiml.Dial, out *dialOutcome) {
 	}
 	timer := time.NewTimer(limit)
 	defer timer.Stop()
-	calleeGone := false
-	select {
-	case <-child.ctx.Done():
-		calleeGone = true
-	case <-ctx.Done():
-	case <-timer.C:
+	refers := make(chan *referRequest, 1)
+	setBridgeHooks(c, child, d, refers)
+	for {
+		calleeGone := false
+		select {
+		case <-child.ctx.Done():
+			calleeGone = true
+		case <-ctx.Done():
+		case <-timer.C:
+		case rr := <-refers:
+			res := c.transfer(ctx, d, docURL, child, rr)
+			if res.cont {
+				if res.newChild != nil {
+					child = res.newChild
+					out.child = child
+					setBridgeHooks(c, child, d, refers)
+				}
+				continue
+			}
+			out.duration = child.duration()
+			return res.next, true
+		}
+		clearHooks(c, child)
+		c.leg.Unlink()
+		if calleeGone && child.out != nil {
+			// The callee hung up: its BYE's X- headers are DialSipHeader_*.
+			out.finalHdrs = child.out.End().Headers
+			child.end(errRemoteHangup)
+		} else {
+			// The caller hung up, the time limit passed, or the call was
+			// redirected or ended through the API: tandem hangs up the callee.
+			child.end(errBridgeEnded)
+		}
+		out.duration = child.duration()
+		return nil, false
 	}
-	clearHooks(c, child)
-	c.leg.Unlink()
-	if calleeGone && child.out != nil {
-		// The callee hung up: its BYE's X- headers are DialSipHeader_*.
-		out.finalHdrs = child.out.End().Headers
-		child.end(errRemoteHangup)
-	} else {
-		// The caller hung up, the time limit passed, or the call was
-		// redirected or ended through the API: tandem hangs up the callee.
-		child.end(errBridgeEnded)
-	}
-	out.duration = child.duration()
 }

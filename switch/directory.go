@@ -25,6 +25,27 @@ type Directory interface {
 	// SaveCall stores a call record (insert or update by SID). It may queue
 	// the write, but must never lose a record it accepted.
 	SaveCall(ctx context.Context, rec CallRecord) error
+	// Domain returns one of tandem's SIP domains by name (ErrNotFound when
+	// tandem does not serve it).
+	Domain(ctx context.Context, name string) (Domain, error)
+	// ClientDomains lists the names of the account's SIP domains that take
+	// registrations: where <Client> identities are looked up.
+	ClientDomains(ctx context.Context, accountSID string) ([]string, error)
+}
+
+// Domain is a SIP domain (Twilio's /SIP/Domains): registered clients call
+// out through its voice URL and are reached as <Client> or sip:user@domain.
+type Domain struct {
+	SID                  string
+	AccountSID           string
+	Name                 string
+	VoiceURL             string
+	VoiceMethod          string
+	VoiceFallbackURL     string
+	VoiceFallbackMethod  string
+	StatusCallback       string
+	StatusCallbackMethod string
+	Registration         bool
 }
 
 // Account is the part of an account the call path uses.

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"tandem/sipstack"
+	"tandem/twiml"
 )
 
 // dialog returns the call's SIP dialog.
@@ -17,16 +18,17 @@ func (c *Call) dialog() *sipstack.Dialog {
 	return nil
 }
 
-// bridgeHooks passes re-INVITEs (hold, resume, codec changes) between two
-// bridged legs: the offer goes to the other leg rewritten for its media
-// endpoint, and that leg's answer comes back rewritten for this one.
-func bridgeHooks(a, b *Call) {
+// setBridgeHooks passes re-INVITEs (hold, resume, codec changes) between
+// two bridged legs (the offer goes to the other leg rewritten for its media
+// endpoint, and that leg's answer comes back rewritten for this one), and
+// takes either side's REFER for the Dial's referUrl (§5.1).
+func setBridgeHooks(a, b *Call, d *twiml.Dial, refers chan<- *referRequest) {
 	da, db := a.dialog(), b.dialog()
 	if da == nil || db == nil {
 		return
 	}
-	da.SetHooks(sipstack.DialogHooks{ReInvite: forwardReInvite(a, b), Refer: a.referHook(b)})
-	db.SetHooks(sipstack.DialogHooks{ReInvite: forwardReInvite(b, a), Refer: b.referHook(a)})
+	da.SetHooks(sipstack.DialogHooks{ReInvite: forwardReInvite(a, b), Refer: a.referHook(d, a, refers)})
+	db.SetHooks(sipstack.DialogHooks{ReInvite: forwardReInvite(b, a), Refer: a.referHook(d, b, refers)})
 }
 
 // clearHooks returns both dialogs to the stack's defaults (re-INVITEs

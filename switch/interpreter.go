@@ -23,6 +23,10 @@ type docSource struct {
 	// status overrides the CallStatus sent (e.g. "ringing" on an inbound
 	// call's first request).
 	status string
+	// parsed is a document already fetched (a referUrl's, requested with
+	// the referring call's parameters) and its URL.
+	parsed    *twiml.Response
+	parsedURL string
 }
 
 // errDocument is a TwiML document that could not be fetched or run: the
@@ -38,6 +42,9 @@ func (e *errDocument) Error() string { return fmt.Sprintf("%d: %s", e.code, e.ms
 // fetch gets and parses the document of src. The result's URL is the
 // document URL, against which relative URLs in it resolve (§0).
 func (c *Call) fetch(ctx context.Context, src *docSource) (*twiml.Response, string, error) {
+	if src.parsed != nil {
+		return src.parsed, src.parsedURL, nil
+	}
 	if src.twiml != nil {
 		resp, err := twiml.Parse(src.twiml)
 		if err != nil {
@@ -188,7 +195,11 @@ func (c *Call) takeRedirect(cause error) *docSource {
 // configured SIP code, an answered one is hung up; the error is on the
 // record.
 func (c *Call) appError(de *errDocument) {
-	if !c.isAnswered() && c.in != nil {
+	if c.virtual {
+		c.finishVirtual(StatusFailed)
+		return
+	}
+	if !c.legAnswered() && c.in != nil {
 		c.reject(c.sw.cfg.AppErrorCode, StatusFailed)
 		return
 	}

@@ -19,7 +19,8 @@ const answerTimeout = 32 * time.Second
 // later are offered exactly that codec). Outbound legs are answered by the
 // far end; for them answer does nothing.
 func (c *Call) answer(ctx context.Context) error {
-	if c.in == nil || c.isAnswered() {
+	if c.in == nil || c.legAnswered() {
+		c.markAnswered()
 		return nil
 	}
 	ans, chosen, err := pinCodec(c.remoteSDP, true)
@@ -46,6 +47,10 @@ func (c *Call) answerWith(ctx context.Context, body []byte) error {
 	if err := c.in.Answer(actx, body, nil); err != nil {
 		return fmt.Errorf("answer: %w", err)
 	}
+	c.sipLeg.setAnswered()
+	// The leg's own call is answered, and so is the hand-off child that
+	// answered it (they share the leg).
+	c.sipLeg.owner.markAnswered()
 	c.markAnswered()
 	return nil
 }
@@ -53,7 +58,7 @@ func (c *Call) answerWith(ctx context.Context, body []byte) error {
 // hangupVerb carries out <Hangup>: as the first verb it still answers the
 // call (and it is billed, §0), then it hangs up.
 func (c *Call) hangupVerb() {
-	if c.in != nil && !c.isAnswered() {
+	if c.in != nil && !c.legAnswered() {
 		if err := c.answer(c.ctx); err != nil {
 			c.log.Debug("answer before hangup", "err", err)
 		}
@@ -65,7 +70,17 @@ func (c *Call) hangupVerb() {
 // (busy) or the configured code for "rejected" (603 by default) and ends as
 // busy or no-answer (§8.1); on an answered call it hangs up.
 func (c *Call) rejectVerb(r *twiml.Reject) {
-	if c.in == nil || c.isAnswered() {
+	if c.virtual {
+		// A hand-off child's <Reject> ends it (busy or no-answer for the
+		// parent's Dial); the caller's leg stays with the parent.
+		status := StatusNoAnswer
+		if r.Reason == twiml.RejectBusy {
+			status = StatusBusy
+		}
+		c.finishVirtual(status)
+		return
+	}
+	if c.in == nil || c.legAnswered() {
 		c.end(nil)
 		return
 	}
@@ -87,7 +102,11 @@ func (c *Call) reject(code int, status string) {
 
 // end ends the call for cause (nil: the TwiML ended it or ran out).
 func (c *Call) end(cause error) {
-	if c.in != nil && !c.isAnswered() {
+	if c.virtual {
+		c.finishVirtual(StatusCompleted)
+		return
+	}
+	if c.in != nil && !c.legAnswered() {
 		c.endUnanswered(cause)
 		return
 	}

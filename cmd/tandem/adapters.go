@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"tandem/control"
 	"tandem/control/store"
@@ -77,6 +76,44 @@ func (d directory) Account(ctx context.Context, sid string) (callswitch.Account,
 
 func (d directory) SaveCall(ctx context.Context, rec callswitch.CallRecord) error {
 	return d.writer.Save(ctx, callToStore(rec))
+}
+
+func (d directory) Domain(ctx context.Context, name string) (callswitch.Domain, error) {
+	dom, err := d.st.SIPDomainByName(ctx, name)
+	if err != nil {
+		return callswitch.Domain{}, mapNotFound(err)
+	}
+	return domainFromStore(dom), nil
+}
+
+func domainFromStore(d store.SIPDomain) callswitch.Domain {
+	return callswitch.Domain{
+		SID: d.SID, AccountSID: d.AccountSID, Name: d.DomainName,
+		VoiceURL: d.VoiceURL, VoiceMethod: d.VoiceMethod,
+		VoiceFallbackURL: d.VoiceFallbackURL, VoiceFallbackMethod: d.VoiceFallbackMethod,
+		StatusCallback: d.VoiceStatusCallbackURL, StatusCallbackMethod: d.VoiceStatusCallbackMethod,
+		Registration: d.SIPRegistration,
+	}
+}
+
+func (d directory) ClientDomains(ctx context.Context, accountSID string) ([]string, error) {
+	var names []string
+	page := store.Page{Size: 1000}
+	for {
+		doms, err := d.st.ListSIPDomains(ctx, accountSID, page)
+		if err != nil {
+			return nil, err
+		}
+		for _, dom := range doms {
+			if dom.SIPRegistration {
+				names = append(names, dom.DomainName)
+			}
+		}
+		if len(doms) < page.Size {
+			return names, nil
+		}
+		page.After = doms[len(doms)-1].SID
+	}
 }
 
 func callToStore(r callswitch.CallRecord) store.Call {
@@ -203,9 +240,4 @@ func (c credentials) Lookup(ctx context.Context, domain, username string, purpos
 		return "", "", false, fmt.Errorf("credential %s was hashed for realm %q, the registrar uses %q: set its password again", cred.SID, cred.Realm, c.realm)
 	}
 	return cred.HA1MD5, cred.HA1SHA256, true, nil
-}
-
-// shortContext is used for lookups made on behalf of a SIP transaction.
-func shortContext() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), 5*time.Second)
 }
