@@ -224,7 +224,7 @@ func (c *Call) originate(ts []dialTarget, timeout time.Duration, src *docSource)
 		c.finish(StatusFailed, 503)
 		return
 	}
-	c.sess = sess
+	c.attachSession(sess)
 	leg, err := sess.NewLeg(rtpengine.LegOptions{Label: c.sid, Port: portKind(ts[0].dedicated)})
 	if err != nil {
 		c.warn(codeInternal, "media: "+err.Error(), 0)

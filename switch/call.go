@@ -79,8 +79,11 @@ type Call struct {
 	virtual bool
 	// dialled is what an outbound leg dialled (for logs and records).
 	dialled string
-	// sess is the call tree's media session (owned by the root call).
-	sess *rtpengine.Session
+	// sess is the call tree's media session; sessRefs counts the live calls
+	// of the tree, the last of which closes it (a transfer may leave a
+	// child alive after its parent).
+	sess     *rtpengine.Session
+	sessRefs *atomic.Int32
 
 	ctx    context.Context
 	cancel context.CancelCauseFunc
@@ -153,6 +156,10 @@ func (s *Switch) newCall(parent *Call, direction string) *Call {
 		c.account = parent.account
 		c.rec.AccountSID = parent.account.SID
 		c.sess = parent.sess
+		c.sessRefs = parent.sessRefs
+		if c.sessRefs != nil {
+			c.sessRefs.Add(1)
+		}
 		c.depth = parent.depth
 	}
 	c.log = s.log.With("call_sid", c.sid)
@@ -160,6 +167,13 @@ func (s *Switch) newCall(parent *Call, direction string) *Call {
 	s.stats.active.Add(1)
 	s.wg.Add(1)
 	return c
+}
+
+// attachSession makes sess the media session of this (root) call's tree.
+func (c *Call) attachSession(sess *rtpengine.Session) {
+	c.sess = sess
+	c.sessRefs = new(atomic.Int32)
+	c.sessRefs.Store(1)
 }
 
 // root is the controlling call at the top of this call's tree.
@@ -311,7 +325,7 @@ func (c *Call) finish(status string, sipCode int) {
 			c.log.Debug("release media leg", "err", err)
 		}
 	}
-	if c.parent == nil && c.sess != nil {
+	if c.sessRefs != nil && c.sessRefs.Add(-1) == 0 {
 		if err := c.sess.Close(); err != nil {
 			c.log.Debug("close media session", "err", err)
 		}

@@ -624,6 +624,7 @@ func (c *Call) bridge(ctx context.Context, d *twiml.Dial, docURL string, out *di
 	defer timer.Stop()
 	refers := make(chan *referRequest, 1)
 	setBridgeHooks(c, child, d, refers)
+	var after func(dialOutcome) *docSource
 	for {
 		calleeGone := false
 		select {
@@ -637,6 +638,7 @@ func (c *Call) bridge(ctx context.Context, d *twiml.Dial, docURL string, out *di
 				if res.newChild != nil {
 					child = res.newChild
 					out.child = child
+					after = res.after
 					setBridgeHooks(c, child, d, refers)
 				}
 				continue
@@ -656,6 +658,9 @@ func (c *Call) bridge(ctx context.Context, d *twiml.Dial, docURL string, out *di
 			child.end(errBridgeEnded)
 		}
 		out.duration = child.duration()
-		return nil, false
+		if after != nil && c.ctx.Err() == nil {
+			return after(*out), true
+		}
+		return nil, after != nil
 	}
 }

@@ -138,7 +138,7 @@ func (c *Call) setupInboundMedia(offer []byte) error {
 	if err != nil {
 		return err
 	}
-	c.sess = sess
+	c.attachSession(sess)
 	opts := rtpengine.LegOptions{Label: c.sid}
 	if c.in.Domain() != "" && c.sw.cfg.ClientMedia == "dedicated" {
 		// A registered client may be behind NAT: its own port, latched.

@@ -17,6 +17,10 @@ type transferResult struct {
 	newChild *Call
 	// next is the referUrl document the staying call runs (cont false).
 	next *docSource
+	// after, with newChild, is what the staying call runs once the new
+	// bridge ends: the referUrl document's Dial action, or its verbs after
+	// the Dial (the original Dial's action no longer applies).
+	after func(dialOutcome) *docSource
 }
 
 // transfer carries out an inbound REFER on a bridge (§5.1). The leg whose
@@ -49,7 +53,11 @@ func (c *Call) transfer(ctx context.Context, d *twiml.Dial, docURL string, child
 			return transferResult{cont: true}
 		}
 		if dial, ok := firstDial(doc); ok {
-			return c.transferDial(ctx, child, referrer, stayer, dial, docURL2, rr)
+			res := c.transferDial(ctx, child, referrer, stayer, dial, docURL2, rr)
+			if res.newChild != nil {
+				res.after = func(out dialOutcome) *docSource { return afterReferDial(doc, dial, docURL2, out) }
+			}
+			return res
 		}
 		// Not a Dial: nothing to keep the old bridge for.
 		return c.dropTransferor(child, referrer, stayer, &docSource{parsed: doc, parsedURL: docURL2}, rr)
@@ -76,6 +84,17 @@ func (c *Call) transfer(ctx context.Context, d *twiml.Dial, docURL string, child
 	// The callee stays: it runs the document itself, then the call is over.
 	stayer.run(next)
 	return transferResult{}
+}
+
+// afterReferDial is where a referUrl document goes on once its first <Dial>
+// (which carried out the transfer) is over.
+func afterReferDial(doc *twiml.Response, dial *twiml.Dial, docURL string, out dialOutcome) *docSource {
+	if dial.Action != nil {
+		if u, err := webhook.ResolveURL(docURL, *dial.Action); err == nil {
+			return &docSource{url: u, method: dial.Method, params: out.params()}
+		}
+	}
+	return &docSource{parsed: &twiml.Response{Verbs: doc.Verbs[1:]}, parsedURL: docURL}
 }
 
 // firstDial returns the document's first verb when it is a <Dial> of

@@ -75,9 +75,14 @@ var funcs = template.FuncMap{
 	"hdrs": func(hs []string) string { return joinHeaders(hs) },
 }
 
+// dummyPorts gives each SIPp party that receives no RTP its own port in
+// the SDP: two legs with one remote address on one shared media port would
+// be ambiguous (the media core refuses that).
+var dummyPorts atomic.Int32
+
 func sdpFor(user string, port int) string {
 	if port == 0 {
-		port = 9
+		port = 10000 + int(dummyPorts.Add(2)%20000)
 	}
 	var b bytes.Buffer
 	template.Must(template.New("sdp").Parse(sdpBody)).Execute(&b, map[string]any{"User": user, "Port": port})

@@ -49,15 +49,24 @@ type app struct {
 	replies  map[string]func(hookRequest) reply
 	requests []hookRequest
 	changed  chan struct{}
-	validate client.RequestValidator
+	// tokens holds each account's AuthToken: a request is validated with
+	// the token of the AccountSid it carries.
+	tokens map[string]string
 }
 
 func newApp(t *testing.T) *app {
 	a := &app{t: t, replies: map[string]func(hookRequest) reply{}, changed: make(chan struct{}, 1),
-		validate: client.NewRequestValidator(testAuthToken)}
+		tokens: map[string]string{testAccountSID: testAuthToken}}
 	a.srv = httptest.NewServer(http.HandlerFunc(a.serve))
 	t.Cleanup(a.srv.Close)
 	return a
+}
+
+// trust adds an account whose requests this server validates.
+func (a *app) trust(accountSID, token string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.tokens[accountSID] = token
 }
 
 // url is the absolute URL of path on this server.
@@ -86,9 +95,13 @@ func (a *app) serve(w http.ResponseWriter, r *http.Request) {
 	} else {
 		form = r.URL.Query()
 	}
+	a.mu.Lock()
+	token := a.tokens[form.Get("AccountSid")]
+	a.mu.Unlock()
+	validator := client.NewRequestValidator(token)
 	req := hookRequest{
 		Path: r.URL.Path, Method: r.Method, URL: full, Form: form, Query: r.URL.Query(), Header: r.Header.Clone(),
-		SignatureOK: a.validate.Validate(full, params, r.Header.Get("X-Twilio-Signature")),
+		SignatureOK: token != "" && validator.Validate(full, params, r.Header.Get("X-Twilio-Signature")),
 		At:          time.Now(),
 	}
 	a.mu.Lock()
