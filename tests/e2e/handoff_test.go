@@ -56,7 +56,7 @@ func handoffInvariants(t *testing.T, d *tandem) func() {
 func TestApplicationHandoffWithinAccount(t *testing.T) {
 	for _, c := range []struct {
 		name, target, status string
-		params           map[string]string
+		params               map[string]string
 	}{
 		{"hangup", `<Response><Hangup><Parameter name="Result" value="paid"/><Parameter name="Amount" value="12.50"/></Hangup></Response>`, "completed", map[string]string{"ReturnParam_Result": "paid", "ReturnParam_Amount": "12.50"}},
 		{"reject busy", `<Response><Reject reason="busy"><Parameter name="Why" value="closed"/></Reject></Response>`, "busy", map[string]string{"ReturnParam_Why": "closed"}},
