@@ -132,7 +132,7 @@ sip:
   listen:
     - {transport: udp, address: "127.0.0.1:%d", sockets: 2}
     - {transport: tcp, address: "127.0.0.1:%d"}
-  inbound_trunks: [{name: carrier, cidrs: ["127.0.0.0/8"]}]
+  inbound_trunks: [{name: carrier, cidrs: ["127.0.0.1/32"]}]
   outbound_trunks: %s
 media:
   interfaces: [{name: lo, bind_ip: 127.0.0.1, shared_ports: [%d, %d]}]

@@ -35,6 +35,8 @@ type uacOptions struct {
 	CancelAfter time.Duration
 	Code        int // End == "code": the final response expected
 	PortFile    string
+	// EarlyPortFile receives the media port of a 183's SDP.
+	EarlyPortFile string
 }
 
 type uasOptions struct {
@@ -50,8 +52,10 @@ type uasOptions struct {
 	HeadersBye  []string // extra headers on our BYE
 	HeadersFail []string // extra headers on a failure response
 	PortFile    string
-	// InviteFile receives the INVITE's headers (to check what tandem sent).
+	// InviteFile receives the INVITE's From, X-Twilio-CallSid and the
+	// LogHeaders (to check what tandem sent).
 	InviteFile string
+	LogHeaders []string
 	// Port is SIPp's SIP port (0: a free one).
 	Port int
 }
@@ -73,6 +77,7 @@ var funcs = template.FuncMap{
 	"ms":   func(d time.Duration) int64 { return d.Milliseconds() },
 	"sdp":  func(user string, port int) string { return sdpFor(user, port) },
 	"hdrs": func(hs []string) string { return joinHeaders(hs) },
+	"add":  func(a, b int) int { return a + b },
 }
 
 // dummyPorts gives each SIPp party that receives no RTP its own port in
@@ -171,7 +176,14 @@ const uacTemplate = `<?xml version="1.0" encoding="ISO-8859-1" ?>
   </send>
 {{- else}}
   <recv response="180" optional="true"/>
-  <recv response="183" optional="true"/>
+  <recv response="183" optional="true">
+    <action>
+      <ereg regexp="m=audio ([0-9]+)" search_in="body" check_it="false" assign_to="em,emport"/>
+{{- if .EarlyPortFile}}
+      <exec command="echo [$emport] > {{.EarlyPortFile}}"/>
+{{- end}}
+    </action>
+  </recv>
   <recv response="200" rrs="true">
     <action>
       <ereg regexp="m=audio ([0-9]+)" search_in="body" check_it="true" assign_to="m,mport"/>
@@ -229,7 +241,7 @@ const uacTemplate = `<?xml version="1.0" encoding="ISO-8859-1" ?>
     ]]>
   </send>
 {{- end}}
-  <Reference variables="m,mport"/>
+  <Reference variables="m,mport,em,emport"/>
 {{- end}}
 </scenario>
 `
@@ -246,7 +258,10 @@ const uasTemplate = `<?xml version="1.0" encoding="ISO-8859-1" ?>
 {{- end}}
 {{- if .InviteFile}}
       <ereg regexp=".*" search_in="hdr" header="X-Twilio-CallSid:" assign_to="callsid"/>
-      <log message="From=[$from] X-Twilio-CallSid=[$callsid]"/>
+{{- range $i, $h := .LogHeaders}}
+      <ereg regexp=".*" search_in="hdr" header="{{$h}}:" assign_to="h{{$i}}"/>
+{{- end}}
+      <log message="From=[$from] X-Twilio-CallSid=[$callsid]{{range $i, $h := .LogHeaders}} {{$h}}=[$h{{$i}}]{{end}}"/>
 {{- end}}
     </action>
   </recv>
@@ -339,6 +354,24 @@ const uasTemplate = `<?xml version="1.0" encoding="ISO-8859-1" ?>
   </send>
   <recv request="ACK" next="end"/>
   <label id="answer"/>
+{{- else if eq .Mode "early"}}
+  <send>
+    <![CDATA[
+
+      SIP/2.0 183 Session Progress
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+{{sdp "callee" .RTPPort}}
+    ]]>
+  </send>
+  <pause milliseconds="{{ms .AnswerDelay}}"/>
 {{- else if .AnswerDelay}}
   <pause milliseconds="{{ms .AnswerDelay}}"/>
 {{- end}}
@@ -394,7 +427,7 @@ const uasTemplate = `<?xml version="1.0" encoding="ISO-8859-1" ?>
 {{- end}}
 {{- end}}
   <label id="end"/>
-  <Reference variables="m,mport,from{{if .InviteFile}},callsid{{end}}"/>
+  <Reference variables="m,mport,from{{if .InviteFile}},callsid{{range $i, $h := .LogHeaders}},h{{$i}}{{end}}{{end}}"/>
 </scenario>
 `
 
