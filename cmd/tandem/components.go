@@ -98,7 +98,7 @@ func (d *daemon) startComponents(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
 	}
-	srv, err := d.serveHTTP("api", d.cfg.API.Listen, api.Handler())
+	srv, err := d.serveHTTP("api", d.cfg.API.Listen, api.Handler(), d.cfg.API.HTTPServer(nil))
 	if err != nil {
 		return err
 	}

@@ -76,6 +76,10 @@ type RuntimeConfig struct {
 type ShutdownConfig struct {
 	// HTTPTimeout bounds how long in-flight API requests may take to finish.
 	HTTPTimeout time.Duration `yaml:"http_timeout"`
+	// HTTPGrace is how long, after SIGTERM, requests already sent on idle
+	// keep-alive connections may still arrive (each answer then closes its
+	// connection); closing those connections at once would reset them.
+	HTTPGrace time.Duration `yaml:"http_grace"`
 	// DrainTimeout bounds how long live calls may continue after SIGTERM.
 	DrainTimeout time.Duration `yaml:"drain_timeout"`
 }
@@ -87,7 +91,7 @@ func DefaultConfig() Config {
 		Log:      LogConfig{Format: "json", Level: "info"},
 		Admin:    AdminConfig{Listen: "127.0.0.1:9090", Pprof: true},
 		Runtime:  RuntimeConfig{},
-		Shutdown: ShutdownConfig{HTTPTimeout: 10 * time.Second, DrainTimeout: 60 * time.Second},
+		Shutdown: ShutdownConfig{HTTPTimeout: 10 * time.Second, HTTPGrace: 500 * time.Millisecond, DrainTimeout: 60 * time.Second},
 		Store:    StoreConfig{Config: store.DefaultConfig(), CallWriter: store.DefaultCallWriterConfig()},
 		API:      control.DefaultConfig(),
 		SIP:      sipstack.DefaultConfig(),
@@ -180,6 +184,9 @@ func (c Config) Validate() error {
 	}
 	if c.Shutdown.HTTPTimeout <= 0 {
 		add("shutdown.http_timeout", fmt.Errorf("must be positive (got %s)", c.Shutdown.HTTPTimeout))
+	}
+	if c.Shutdown.HTTPGrace < 0 || c.Shutdown.HTTPGrace > c.Shutdown.HTTPTimeout {
+		add("shutdown.http_grace", fmt.Errorf("must be between 0 and shutdown.http_timeout (got %s)", c.Shutdown.HTTPGrace))
 	}
 	if c.Shutdown.DrainTimeout < 0 {
 		add("shutdown.drain_timeout", fmt.Errorf("must not be negative (got %s)", c.Shutdown.DrainTimeout))

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -170,7 +171,7 @@ func (d *daemon) startAdmin() error {
 	if d.cfg.Admin.Listen == "" {
 		return nil
 	}
-	srv, err := d.serveHTTP("admin", d.cfg.Admin.Listen, adminHandler(d.probes, d.reg, d.cfg.Admin.Pprof))
+	srv, err := d.serveHTTP("admin", d.cfg.Admin.Listen, adminHandler(d.probes, d.reg, d.cfg.Admin.Pprof), nil)
 	if err != nil {
 		return err
 	}
@@ -181,22 +182,25 @@ func (d *daemon) startAdmin() error {
 }
 
 // serveHTTP binds addr now (so a port conflict fails the start) and serves
-// h on its own goroutine until the component is drained or closed.
-func (d *daemon) serveHTTP(name, addr string, h http.Handler) (component, error) {
+// h on its own goroutine until the component is drained or closed. srv, if
+// given, carries the server's timeouts (its Handler is replaced).
+func (d *daemon) serveHTTP(name, addr string, h http.Handler, srv *http.Server) (component, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return component{}, fmt.Errorf("%s listener %s: %w", name, addr, err)
 	}
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          zap.NewStdLog(d.log.Named(name)),
+	if srv == nil {
+		srv = &http.Server{ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	}
+	g := &gracefulHTTP{}
+	srv.Handler = g.wrap(h)
+	srv.ConnState = g.connState
+	srv.ErrorLog = zap.NewStdLog(d.log.Named(name))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		err := srv.Serve(ln)
+		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			d.log.Error("http server", zap.String("listener", name), zap.Error(err))
 		}
 	}()
@@ -204,8 +208,15 @@ func (d *daemon) serveHTTP(name, addr string, h http.Handler) (component, error)
 	return component{
 		name: name,
 		drain: func(ctx context.Context) error {
-			// Shutdown closes the listener at once (no new requests) and
-			// waits for every request in flight.
+			// Stop accepting at once, but let requests that clients already
+			// sent on idle keep-alive connections arrive: closing those
+			// connections now would reset requests in flight on the wire
+			// (the keep-alive race). Every answer from now on carries
+			// "Connection: close"; after a short grace the rest is closed
+			// and Shutdown waits for requests still running.
+			g.draining.Store(true)
+			ln.Close()
+			g.waitIdle(ctx, d.cfg.Shutdown.HTTPGrace)
 			err := srv.Shutdown(ctx)
 			<-done
 			return err
@@ -216,6 +227,60 @@ func (d *daemon) serveHTTP(name, addr string, h http.Handler) (component, error)
 			return err
 		},
 	}, nil
+}
+
+// gracefulHTTP tracks an http.Server's connections for a drain.
+type gracefulHTTP struct {
+	draining atomic.Bool
+	mu       sync.Mutex
+	conns    map[net.Conn]http.ConnState
+}
+
+func (g *gracefulHTTP) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if g.draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (g *gracefulHTTP) connState(c net.Conn, st http.ConnState) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.conns == nil {
+		g.conns = map[net.Conn]http.ConnState{}
+	}
+	switch st {
+	case http.StateClosed, http.StateHijacked:
+		delete(g.conns, c)
+	default:
+		g.conns[c] = st
+	}
+}
+
+// waitIdle waits until every connection has closed (each closes after its
+// next answer while draining), the grace period passes, or ctx ends.
+func (g *gracefulHTTP) waitIdle(ctx context.Context, grace time.Duration) {
+	deadline := time.NewTimer(grace)
+	defer deadline.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		g.mu.Lock()
+		n := len(g.conns)
+		g.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-deadline.C:
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // stop takes the daemon down: gracefully (drain each component, newest
