@@ -96,6 +96,7 @@ type Engine struct {
 	drainSocks  []*dsock
 	nextWorker  int
 	nextLegID   uint64
+	sweepLegs   []*Leg // housekeeper only
 	eventsDrops atomic.Uint64
 }
 
@@ -384,7 +385,9 @@ func (e *Engine) sweep() {
 	}
 	clear(e.drainSocks[len(ks):])
 	e.drainSocks = ks
-	legs := make([]*Leg, 0, len(e.legs))
+	// The slice is reused: the housekeeper makes no garbage in steady state
+	// (a collection would take the CPU from the workers).
+	legs := e.sweepLegs[:0]
 	for l := range e.legs {
 		legs = append(legs, l)
 	}
@@ -392,6 +395,8 @@ func (e *Engine) sweep() {
 	for _, l := range legs {
 		l.checkTimeout(now)
 	}
+	clear(legs)
+	e.sweepLegs = legs[:0]
 }
 
 // Stats is an engine-wide snapshot for metrics.

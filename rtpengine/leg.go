@@ -305,6 +305,9 @@ func (l *Leg) SetDirection(d Direction) {
 	l.timedOut.Store(false)
 }
 
+// TimedOut reports whether the leg's media timed out (and has not resumed).
+func (l *Leg) TimedOut() bool { return l.timedOut.Load() }
+
 // Direction returns the direction set last.
 func (l *Leg) Direction() Direction { return Direction(l.dir.Load()) }
 

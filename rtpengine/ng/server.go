@@ -196,11 +196,16 @@ func hasFlag(req Dict, name string) bool {
 	return false
 }
 
-// legOptions picks the port kind for the leg facing the party that sent sdp.
-// The leg gets a dedicated port (learning its address from its first
-// packet) when the party is behind NAT: the SIP source (received-from)
-// differs from the SDP address, or the proxy asked for the SIP source
-// address ("SIP-source-address"). Otherwise the fast shared port.
+// legOptions picks the port kind for the leg facing the party that sent sdp
+// and the address to send to until its packets say otherwise. The leg gets
+// a dedicated port (learning its address from its first packet) when the
+// party is behind NAT: its SDP names a private address (RFC 1918, RFC 6598
+// shared space, link-local) while its SIP came from elsewhere (the
+// "received-from" Kamailio passes), or the proxy asked for the SIP source
+// address ("SIP-source-address"); media then goes to the SIP source's IP
+// with the SDP port, as rtpengine does, until the first packet corrects it.
+// Every other leg trusts its SDP (rtpengine's default since 3.8) and gets
+// the fast shared port.
 func legOptions(req Dict, label, ifc string, sdpAddr netip.Addr) (rtpengine.LegOptions, netip.Addr) {
 	o := rtpengine.LegOptions{Label: label, Interface: ifc}
 	if hasFlag(req, "strict-source") {
@@ -210,19 +215,28 @@ func legOptions(req Dict, label, ifc string, sdpAddr netip.Addr) (rtpengine.LegO
 	var recv netip.Addr
 	if rf := req.List("received-from"); len(rf) == 2 {
 		recv, _ = netip.ParseAddr(rf[1])
+		recv = recv.Unmap()
 	}
-	trust := hasFlag(req, "trust-address")
 	switch {
 	case hasFlag(req, "SIP-source-address") && recv.IsValid():
 		o.Port = rtpengine.PortDedicated
 		use = recv
-	case !trust && recv.IsValid() && sdpAddr.IsValid() && !sdpAddr.IsUnspecified() && recv.Unmap() != sdpAddr.Unmap():
+	case !hasFlag(req, "trust-address") && recv.IsValid() && behindNAT(sdpAddr) && recv != sdpAddr.Unmap():
 		o.Port = rtpengine.PortDedicated
+		use = recv
 	}
 	if hasFlag(req, "port-latching") || hasFlag(req, "media-handover") {
 		o.Port = rtpengine.PortDedicated
 	}
 	return o, use
+}
+
+var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+
+// behindNAT reports whether an SDP address can only be a NAT's inside.
+func behindNAT(a netip.Addr) bool {
+	a = a.Unmap()
+	return a.IsValid() && !a.IsUnspecified() && (a.IsPrivate() || a.IsLinkLocalUnicast() || cgnat.Contains(a))
 }
 
 // interfaces returns the interface facing the offerer and the callee from
@@ -478,12 +492,16 @@ func (s *Server) sweep() {
 	s.mu.Lock()
 	var dead []*call
 	for id, c := range s.calls {
-		for _, l := range c.sess.Legs() {
-			if l.Stats().TimedOut {
+		for _, l := range c.legs {
+			if l.TimedOut() {
 				dead = append(dead, c)
 				delete(s.calls, id)
 				break
 			}
+		}
+		if p := c.pending; p != nil && p.TimedOut() && s.calls[id] != nil {
+			dead = append(dead, c)
+			delete(s.calls, id)
 		}
 	}
 	s.mu.Unlock()

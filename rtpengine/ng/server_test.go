@@ -215,19 +215,47 @@ func TestOfferAnswerDeleteRoundTrip(t *testing.T) {
 	}
 }
 
-// A NAT'd caller (SIP source differs from the SDP address) gets a
-// dedicated port that learns its real address.
-func TestOfferBehindNATGetsDedicatedPort(t *testing.T) {
-	n := startServer(t)
-	offer := n.call(Dict{
-		"command": "offer", "call-id": "nat", "from-tag": "a",
-		"sdp": sdpBody("127.0.0.2", 4000), "received-from": []any{"IP4", "127.0.0.1"},
-	})
-	if offer.Str("result") != "ok" {
-		t.Fatalf("offer: %v", offer)
-	}
-	if st := n.e.Stats(); st.DedicatedLegs != 1 {
-		t.Fatalf("dedicated legs %d, want 1", st.DedicatedLegs)
+// A NAT'd caller (private SDP address, SIP from elsewhere) gets a
+// dedicated port; media goes to the SIP source until its first packet. A
+// trunk whose media address differs from its signalling address keeps the
+// shared fast path.
+func TestOfferNATDetection(t *testing.T) {
+	for _, tc := range []struct {
+		name, sdpIP, from string
+		flags             []any
+		dedicated         int
+	}{
+		{"private SDP behind NAT", "10.0.0.5", "127.0.0.1", nil, 1},
+		{"carrier media IP differs from signalling", "127.0.0.7", "127.0.0.1", nil, 0},
+		{"trust-address overrides", "10.0.0.5", "127.0.0.1", []any{"trust-address"}, 0},
+		{"SIP-source-address forces", "127.0.0.7", "127.0.0.1", []any{"SIP-source-address"}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := startServer(t)
+			req := Dict{
+				"command": "offer", "call-id": "nat", "from-tag": "a",
+				"sdp": sdpBody(tc.sdpIP, 4000), "received-from": []any{"IP4", tc.from},
+			}
+			if tc.flags != nil {
+				req["flags"] = tc.flags
+			}
+			if offer := n.call(req); offer.Str("result") != "ok" {
+				t.Fatalf("offer: %v", offer)
+			}
+			if st := n.e.Stats(); st.DedicatedLegs != tc.dedicated {
+				t.Fatalf("dedicated legs %d, want %d", st.DedicatedLegs, tc.dedicated)
+			}
+			q := n.call(Dict{"command": "query", "call-id": "nat"})
+			tag := q["tags"].(Dict)["a"].(Dict)
+			ep := tag["medias"].([]any)[0].(Dict)["streams"].([]any)[0].(Dict)["endpoint"].(Dict)
+			want := tc.sdpIP
+			if tc.dedicated == 1 {
+				want = tc.from // never the private address
+			}
+			if got := ep.Str("address"); got != want {
+				t.Fatalf("media goes to %s, want %s", got, want)
+			}
+		})
 	}
 }
 
