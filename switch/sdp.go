@@ -84,8 +84,12 @@ type sdpSection struct {
 }
 
 func splitSections(body []byte) (sdpSection, error) {
-	text := strings.ReplaceAll(string(body), "\r\n", "\n")
-	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	// Split as the media core's parser does: on LF, each line losing one
+	// trailing CR (RFC 4566 §5 asks for leniency about CRLF).
+	lines := strings.Split(strings.TrimRight(string(body), "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimSuffix(l, "\r")
+	}
 	var s sdpSection
 	state := 0 // 0 head, 1 audio, 2 tail
 	for _, l := range lines {
