@@ -1,7 +1,8 @@
 // Package control is tandem's REST control API, shaped like Twilio's
 // 2010-04-01 API so that unchanged Twilio helper libraries work: Accounts
-// (and subaccounts), Applications, IncomingPhoneNumbers, Calls, SIP Domains,
-// credential lists, credentials and credential-list mappings.
+// (and subaccounts), Applications, IncomingPhoneNumbers, Calls, the
+// Notifications recorded on calls (read-only), SIP Domains, credential
+// lists, credentials and credential-list mappings.
 //
 // New builds the API over a store.Store and a Calls (the switch, reached
 // only through that interface); API is an http.Handler that the daemon runs

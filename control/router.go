@@ -158,6 +158,18 @@ func (a *API) routeTable() []*route {
 			http.MethodPost:   {h: updateCall, params: updateCallParams},
 			http.MethodDelete: {h: deleteCall},
 		}),
+		newRoute(acct+"/Calls/{CallSid}/Notifications.json", map[string]methodSpec{
+			http.MethodGet: {h: listCallNotifications, params: notificationListParams},
+		}),
+		newRoute(acct+"/Calls/{CallSid}/Notifications/{Sid}.json", map[string]methodSpec{
+			http.MethodGet: {h: fetchCallNotification},
+		}),
+		newRoute(acct+"/Notifications.json", map[string]methodSpec{
+			http.MethodGet: {h: listAccountNotifications, params: notificationListParams},
+		}),
+		newRoute(acct+"/Notifications/{Sid}.json", map[string]methodSpec{
+			http.MethodGet: {h: fetchAccountNotification},
+		}),
 		newRoute(acct+"/SIP/Domains.json", map[string]methodSpec{
 			http.MethodGet:  {h: listDomains, params: page},
 			http.MethodPost: {h: createDomain, params: domainParams},

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -264,8 +265,8 @@ func (c *Call) setStatus(status string) {
 // markAnswered records the answer (status in-progress).
 func (c *Call) markAnswered() { c.setStatus(StatusInProgress) }
 
-// warn records a warning or error on the call (the record keeps the last
-// one, like Twilio's Notifications) and logs it with its line.
+// warn records a warning or error on the call: on its record (the last
+// one) and as a Notification, and in the log with its line.
 func (c *Call) warn(code int, msg string, line int) {
 	c.sw.stats.warnings.Add(1)
 	if line > 0 {
@@ -273,13 +274,33 @@ func (c *Call) warn(code int, msg string, line int) {
 	} else {
 		c.log.Warn("call warning", "code", code, "msg", msg)
 	}
+	now := c.sw.now()
 	c.mu.Lock()
 	c.rec.ErrorCode = code
 	c.rec.ErrorMessage = msg
 	if line > 0 {
 		c.rec.ErrorMessage = msg + " (line " + strconv.Itoa(line) + ")"
 	}
+	account := c.account.SID
 	c.mu.Unlock()
+	// Twilio's message_text is form-encoded (Msg=…&LineNumber=…).
+	text := url.Values{"Msg": {msg}}
+	if line > 0 {
+		text.Set("LineNumber", strconv.Itoa(line))
+	}
+	n := Notification{AccountSID: account, CallSID: c.sid, ErrorCode: code, Warning: isWarningCode(code), MessageText: text.Encode(), Date: now}
+	if account == "" {
+		return // a call refused before it was routed has no account to list it under
+	}
+	if err := c.sw.dir.SaveNotification(context.Background(), n); err != nil {
+		c.log.Error("save notification", "err", err)
+	}
+}
+
+// isWarningCode tells warnings (the call goes on: schema warnings, 13xxx
+// attribute warnings) from errors.
+func isWarningCode(code int) bool {
+	return code == codeSchemaWarning || code >= 13000 && code < 14000
 }
 
 // finish ends the call's record: terminal status, end time, duration; it

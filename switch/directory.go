@@ -25,6 +25,9 @@ type Directory interface {
 	// SaveCall stores a call record (insert or update by SID). It may queue
 	// the write, but must never lose a record it accepted.
 	SaveCall(ctx context.Context, rec CallRecord) error
+	// SaveNotification stores a warning or error met on a call (Twilio's
+	// Notifications), queued like SaveCall.
+	SaveNotification(ctx context.Context, n Notification) error
 	// Domain returns one of tandem's SIP domains by name (ErrNotFound when
 	// tandem does not serve it).
 	Domain(ctx context.Context, name string) (Domain, error)
@@ -46,6 +49,19 @@ type Domain struct {
 	StatusCallback       string
 	StatusCallbackMethod string
 	Registration         bool
+}
+
+// Notification is a warning or error recorded on a call (a TwiML schema
+// warning with its line, a failed webhook, a refused hand-off…), listed by
+// the API under the call as Twilio's Notifications.
+type Notification struct {
+	AccountSID string
+	CallSID    string
+	ErrorCode  int
+	// Warning is true for warnings (log 1), false for errors (log 0).
+	Warning     bool
+	MessageText string
+	Date        time.Time
 }
 
 // Account is the part of an account the call path uses.

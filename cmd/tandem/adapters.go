@@ -78,6 +78,17 @@ func (d directory) SaveCall(ctx context.Context, rec callswitch.CallRecord) erro
 	return d.writer.Save(ctx, callToStore(rec))
 }
 
+func (d directory) SaveNotification(ctx context.Context, n callswitch.Notification) error {
+	log := store.NotificationError
+	if n.Warning {
+		log = store.NotificationWarning
+	}
+	return d.writer.SaveNotification(ctx, store.Notification{
+		AccountSID: n.AccountSID, CallSID: n.CallSID, APIVersion: "2010-04-01",
+		ErrorCode: n.ErrorCode, Log: log, MessageText: n.MessageText, MessageDate: n.Date,
+	})
+}
+
 func (d directory) Domain(ctx context.Context, name string) (callswitch.Domain, error) {
 	dom, err := d.st.SIPDomainByName(ctx, name)
 	if err != nil {

@@ -138,8 +138,13 @@ func (d *daemon) openStore(ctx context.Context) (store.Store, error) {
 	}
 	d.mainAccount = acct.SID
 	if created {
-		// Printed once, on the first start: the token is not logged.
-		fmt.Fprintf(d.env.stdout, "tandem: created the main account\n  AccountSid: %s\n  AuthToken:  %s\n", acct.SID, acct.AuthToken)
+		// Printed once, on the first start, unless the operator chose the
+		// token (then it is already known, and stdout may be journald).
+		token := acct.AuthToken
+		if want.AuthToken != "" {
+			token = "(from TANDEM_AUTH_TOKEN)"
+		}
+		fmt.Fprintf(d.env.stdout, "tandem: created the main account\n  AccountSid: %s\n  AuthToken:  %s\n", acct.SID, token)
 		d.log.Info("main account created", zap.String("account_sid", acct.SID))
 	} else {
 		d.log.Info("main account", zap.String("account_sid", acct.SID))

@@ -215,8 +215,8 @@ func (c Config) contradictions() []error {
 	sort.Strings(keys)
 	for _, k := range keys {
 		addr := ls[k]
-		if addr == "" {
-			continue
+		if addr == "" || strings.HasSuffix(addr, ":0") {
+			continue // off, or a port the kernel picks
 		}
 		if other, dup := seen[addr]; dup {
 			errs = append(errs, fmt.Errorf("%s: %s is also used by %s", k, addr, other))

@@ -43,6 +43,18 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return next.RoundTrip(out)
 }
 
+// CloseIdleConnections closes the idle connections of the next transport,
+// so that http.Client.CloseIdleConnections reaches it.
+func (t *Transport) CloseIdleConnections() {
+	next := t.Next
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	if c, ok := next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 // HTTPClient returns an http.Client that sends Twilio API requests to base
 // (e.g. an httptest.Server's URL). Like twilio-go's default client it does
 // not follow redirects and gives up on a response after 10 s; the limit is

@@ -47,35 +47,25 @@ func scanCall(r rowScanner) (Call, error) {
 
 // SaveCalls implements Calls.
 func (s *SQLite) SaveCalls(ctx context.Context, calls []Call) error {
-	if len(calls) == 0 {
-		return nil
+	return s.SaveRecords(ctx, calls, nil)
+}
+
+// execCall upserts one record with st (the prepared upsert in a
+// transaction); zero dates become now.
+func execCall(ctx context.Context, st *sql.Stmt, c *Call, now time.Time) error {
+	created, updated := c.DateCreated, c.DateUpdated
+	if created.IsZero() {
+		created = now
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("save %d calls: begin: %w", len(calls), err)
+	if updated.IsZero() {
+		updated = now
 	}
-	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
-	st := tx.StmtContext(ctx, s.upsert)
-	now := s.now().UTC()
-	for i := range calls {
-		c := &calls[i]
-		created, updated := c.DateCreated, c.DateUpdated
-		if created.IsZero() {
-			created = now
-		}
-		if updated.IsZero() {
-			updated = now
-		}
-		if _, err := st.ExecContext(ctx, c.SID, c.AccountSID, c.ParentCallSID, c.Direction, c.From, c.To,
-			c.FromFormatted, c.ToFormatted, c.Status, nt(c.StartTime), nt(c.EndTime), nullInt(c.Duration),
-			c.AnsweredBy, c.ForwardedFrom, c.CallerName, c.SIPCallID, c.SIPResponseCode, c.ErrorCode,
-			c.ErrorMessage, c.PhoneNumberSID, c.APIVersion, nullInt(c.QueueTime), c.TrunkSID, c.GroupSID,
-			created.UnixNano(), updated.UnixNano()); err != nil {
-			return fmt.Errorf("save call %s: %w", c.SID, err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("save %d calls: commit: %w", len(calls), err)
+	if _, err := st.ExecContext(ctx, c.SID, c.AccountSID, c.ParentCallSID, c.Direction, c.From, c.To,
+		c.FromFormatted, c.ToFormatted, c.Status, nt(c.StartTime), nt(c.EndTime), nullInt(c.Duration),
+		c.AnsweredBy, c.ForwardedFrom, c.CallerName, c.SIPCallID, c.SIPResponseCode, c.ErrorCode,
+		c.ErrorMessage, c.PhoneNumberSID, c.APIVersion, nullInt(c.QueueTime), c.TrunkSID, c.GroupSID,
+		created.UnixNano(), updated.UnixNano()); err != nil {
+		return fmt.Errorf("save call %s: %w", c.SID, err)
 	}
 	return nil
 }
@@ -115,10 +105,25 @@ func (s *SQLite) ListCalls(ctx context.Context, f CallFilter, p Page) ([]Call, e
 	return list(ctx, s.r, q, p, scanCall)
 }
 
-// DeleteCall implements Calls.
+// DeleteCall implements Calls: the record and the call's notifications go
+// in one transaction (there is no foreign key to cascade, see migration 3).
 func (s *SQLite) DeleteCall(ctx context.Context, accountSID, sid string) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM calls WHERE sid = ? AND account_sid = ?`, sid, accountSID)
-	return affected(res, err, "delete call", sid)
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("delete call %s: begin: %w", sid, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	res, err := tx.ExecContext(ctx, `DELETE FROM calls WHERE sid = ? AND account_sid = ?`, sid, accountSID)
+	if err := affected(res, err, "delete call", sid); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM notifications WHERE call_sid = ? AND account_sid = ?`, sid, accountSID); err != nil {
+		return fmt.Errorf("delete call %s: notifications: %w", sid, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("delete call %s: commit: %w", sid, err)
+	}
+	return nil
 }
 
 // FailInterruptedCalls implements Calls.

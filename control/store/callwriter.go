@@ -17,10 +17,20 @@ type CallSaver interface {
 	SaveCalls(ctx context.Context, calls []Call) error
 }
 
+// RecordSaver writes call records and notifications in one transaction
+// (Store's SaveRecords). The CallWriter takes notifications only when its
+// saver is one; every Store is.
+type RecordSaver interface {
+	CallSaver
+	SaveRecords(ctx context.Context, calls []Call, notifications []Notification) error
+}
+
 // CallWriterConfig tunes the batching call-record writer.
 type CallWriterConfig struct {
 	// QueueSize bounds the records waiting to be written. When it is full,
-	// Save waits: a finished call's record is never dropped.
+	// Save waits: a finished call's record is never dropped. Notifications
+	// have a queue of their own of the same size (SaveNotification waits
+	// the same way).
 	QueueSize int `yaml:"queue_size"`
 	// MaxBatch bounds the records written in one transaction.
 	MaxBatch int `yaml:"max_batch"`
@@ -58,36 +68,45 @@ func (c CallWriterConfig) Validate() error {
 
 // CallWriterStats is a snapshot of the writer's counters.
 type CallWriterStats struct {
-	Queued    int    // records waiting now
-	Saved     uint64 // records written (after coalescing)
+	Queued    int    // call records waiting now
+	Saved     uint64 // call records written (after coalescing)
 	Coalesced uint64 // records superseded by a newer one for the same call in the same batch
-	Batches   uint64 // transactions committed
-	Waits     uint64 // Save calls that found the queue full and waited
+	Batches   uint64 // transactions committed (call records and notifications together)
+	Waits     uint64 // Save and SaveNotification calls that found their queue full and waited
 	Failures  uint64 // failed batch attempts
-	Lost      uint64 // records given up on after Close
+	Lost      uint64 // call records given up on after Close
+
+	NotificationsQueued int    // notifications waiting now
+	NotificationsSaved  uint64 // notifications written
+	NotificationsLost   uint64 // notifications given up on after Close
 }
 
-// CallWriter batches call records: Save queues a record, one goroutine drains
-// the queue and writes what it finds in one transaction, so the call path
-// pays a channel send and the disk sees one commit per batch instead of one
-// per status change. Several records for the same call in one batch are
-// coalesced into the newest.
+// CallWriter batches call records and notifications: Save and
+// SaveNotification queue one, one goroutine drains both queues and writes
+// what it finds in one transaction, so the call path pays a channel send and
+// the disk sees one commit per batch instead of one per status change or
+// warning. Several records for the same call in one batch are coalesced
+// into the newest; notifications are log entries and are all written.
 type CallWriter struct {
 	saver   CallSaver
+	records RecordSaver // nil when saver does not save notifications
 	cfg     CallWriterConfig
 	log     *slog.Logger
 	ch      chan Call
+	notes   chan Notification
 	closing chan struct{}
 	done    chan struct{}
 	once    sync.Once
-	mu      sync.RWMutex // Save holds R while sending; Close takes W to close ch
+	mu      sync.RWMutex // senders hold R while sending; Close takes W to close the queues
 	closed  bool
 
 	saved, coalesced, batches, waits, failures, lost atomic.Uint64
+	notesSaved, notesLost                            atomic.Uint64
 	lastErr                                          atomic.Pointer[error]
 }
 
-// NewCallWriter starts the writer's goroutine; Close stops it.
+// NewCallWriter starts the writer's goroutine; Close stops it. When saver is
+// a RecordSaver (any Store), the writer also takes notifications.
 func NewCallWriter(saver CallSaver, cfg CallWriterConfig, logger *slog.Logger) (*CallWriter, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("call writer config: %w", err)
@@ -101,6 +120,10 @@ func NewCallWriter(saver CallSaver, cfg CallWriterConfig, logger *slog.Logger) (
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
 	}
+	if rs, ok := saver.(RecordSaver); ok {
+		w.records = rs
+		w.notes = make(chan Notification, cfg.QueueSize)
+	}
 	go w.run()
 	return w, nil
 }
@@ -108,24 +131,50 @@ func NewCallWriter(saver CallSaver, cfg CallWriterConfig, logger *slog.Logger) (
 // Save queues a record. When the queue is full it waits for room (or for
 // ctx). After Close it returns ErrClosed.
 func (w *CallWriter) Save(ctx context.Context, c Call) error {
+	return enqueue(ctx, w, w.ch, c, "call", c.SID)
+}
+
+// SaveNotification queues a notification, filling an empty SID. One that
+// cannot be stored (Notification.Validate) is refused at once with
+// ErrInvalid, so that it never holds up a batch; text fields are cut to
+// MaxNotificationText. When the queue is full it waits for room (or for
+// ctx); a notification is never dropped. After Close it returns ErrClosed.
+func (w *CallWriter) SaveNotification(ctx context.Context, n Notification) error {
+	if w.records == nil {
+		return fmt.Errorf("save notification: the writer's store does not save notifications: %w", errors.ErrUnsupported)
+	}
+	if n.SID == "" {
+		n.SID = NewSID("NO")
+	}
+	if err := n.Validate(); err != nil {
+		return fmt.Errorf("save %w", err)
+	}
+	n.normalize()
+	return enqueue(ctx, w, w.notes, n, "notification", n.SID)
+}
+
+// enqueue sends v on one of the writer's queues: at once when there is
+// room, otherwise waiting (counted) until there is, the writer closes or
+// ctx ends.
+func enqueue[T any](ctx context.Context, w *CallWriter, ch chan T, v T, what, sid string) error {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	if w.closed {
-		return fmt.Errorf("save call %s: %w", c.SID, ErrClosed)
+		return fmt.Errorf("save %s %s: %w", what, sid, ErrClosed)
 	}
 	select {
-	case w.ch <- c:
+	case ch <- v:
 		return nil
 	default:
 	}
 	w.waits.Add(1)
 	select {
-	case w.ch <- c:
+	case ch <- v:
 		return nil
 	case <-w.closing:
-		return fmt.Errorf("save call %s: %w", c.SID, ErrClosed)
+		return fmt.Errorf("save %s %s: %w", what, sid, ErrClosed)
 	case <-ctx.Done():
-		return fmt.Errorf("save call %s: queue full: %w", c.SID, ctx.Err())
+		return fmt.Errorf("save %s %s: queue full: %w", what, sid, ctx.Err())
 	}
 }
 
@@ -137,15 +186,19 @@ func (w *CallWriter) Close() error {
 	if !w.closed {
 		w.closed = true
 		close(w.ch)
+		if w.notes != nil {
+			close(w.notes)
+		}
 	}
 	w.mu.Unlock()
 	<-w.done
-	if n := w.lost.Load(); n > 0 {
+	calls, notes := w.lost.Load(), w.notesLost.Load()
+	if calls+notes > 0 {
 		err := errors.New("unknown error")
 		if p := w.lastErr.Load(); p != nil {
 			err = *p
 		}
-		return fmt.Errorf("call writer: %d call records could not be saved: %w", n, err)
+		return fmt.Errorf("call writer: %d call records and %d notifications could not be saved: %w", calls, notes, err)
 	}
 	return nil
 }
@@ -155,12 +208,18 @@ func (w *CallWriter) Stats() CallWriterStats {
 	return CallWriterStats{
 		Queued: len(w.ch), Saved: w.saved.Load(), Coalesced: w.coalesced.Load(),
 		Batches: w.batches.Load(), Waits: w.waits.Load(), Failures: w.failures.Load(), Lost: w.lost.Load(),
+		NotificationsQueued: len(w.notes), NotificationsSaved: w.notesSaved.Load(),
+		NotificationsLost: w.notesLost.Load(),
 	}
 }
 
 func (w *CallWriter) run() {
 	defer close(w.done)
 	batch := make([]Call, 0, w.cfg.MaxBatch)
+	var notes []Notification
+	if w.notes != nil {
+		notes = make([]Notification, 0, w.cfg.MaxBatch)
+	}
 	index := make(map[string]int, w.cfg.MaxBatch)
 	add := func(c Call) {
 		if i, ok := index[c.SID]; ok {
@@ -171,39 +230,65 @@ func (w *CallWriter) run() {
 		index[c.SID] = len(batch)
 		batch = append(batch, c)
 	}
-	for {
-		c, ok := <-w.ch
-		if !ok {
-			return
-		}
-		batch = batch[:0]
-		open := true
+	// A closed queue is set to nil, which a select never picks; the writer
+	// ends when both are closed and drained.
+	calls, noteq := w.ch, w.notes
+	for calls != nil || noteq != nil {
+		batch, notes = batch[:0], notes[:0]
 		clear(index)
-		add(c)
+		// Wait for the first record of a batch.
+		select {
+		case c, ok := <-calls:
+			if !ok {
+				calls = nil
+				continue
+			}
+			add(c)
+		case n, ok := <-noteq:
+			if !ok {
+				noteq = nil
+				continue
+			}
+			notes = append(notes, n)
+		}
+		// Take what else is already queued, up to MaxBatch records.
 	drain:
-		for n := 1; n < w.cfg.MaxBatch; n++ {
+		for len(batch)+len(notes) < w.cfg.MaxBatch {
 			select {
-			case c, ok := <-w.ch:
+			case c, ok := <-calls:
 				if !ok {
-					open = false
-					break drain
+					calls = nil
+					continue
 				}
 				add(c)
+			case n, ok := <-noteq:
+				if !ok {
+					noteq = nil
+					continue
+				}
+				notes = append(notes, n)
 			default:
 				break drain
 			}
 		}
-		w.write(batch)
+		w.write(batch, notes)
 		clear(batch) // drop references to the strings until the next batch
-		if !open {
-			return
-		}
+		clear(notes)
 	}
+}
+
+// save writes one batch: call records alone through SaveCalls, with
+// notifications through SaveRecords.
+func (w *CallWriter) save(calls []Call, notes []Notification) error {
+	if len(notes) == 0 {
+		return w.saver.SaveCalls(context.Background(), calls)
+	}
+	return w.records.SaveRecords(context.Background(), calls, notes)
 }
 
 // write commits one batch, retrying while the writer is open; once Close has
 // been called it gives up after CloseAttempts and counts the records lost.
-func (w *CallWriter) write(batch []Call) {
+func (w *CallWriter) write(calls []Call, notes []Notification) {
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
@@ -212,9 +297,10 @@ func (w *CallWriter) write(batch []Call) {
 	}()
 	closingAttempts := 0
 	for {
-		err := w.saver.SaveCalls(context.Background(), batch)
+		err := w.save(calls, notes)
 		if err == nil {
-			w.saved.Add(uint64(len(batch)))
+			w.saved.Add(uint64(len(calls)))
+			w.notesSaved.Add(uint64(len(notes)))
 			w.batches.Add(1)
 			return
 		}
@@ -226,11 +312,13 @@ func (w *CallWriter) write(batch []Call) {
 		default:
 		}
 		if closingAttempts >= w.cfg.CloseAttempts {
-			w.lost.Add(uint64(len(batch)))
-			w.log.Error("call records lost: store keeps failing while closing", "records", len(batch), "error", err)
+			w.lost.Add(uint64(len(calls)))
+			w.notesLost.Add(uint64(len(notes)))
+			w.log.Error("call records lost: store keeps failing while closing", "records", len(calls),
+				"notifications", len(notes), "error", err)
 			return
 		}
-		w.log.Warn("saving call records failed; retrying", "records", len(batch), "error", err)
+		w.log.Warn("saving call records failed; retrying", "records", len(calls), "notifications", len(notes), "error", err)
 		if timer == nil {
 			timer = time.NewTimer(w.cfg.RetryInterval)
 		} else {

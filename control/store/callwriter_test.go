@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -276,4 +278,273 @@ func BenchmarkSaveCalls(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "records/s")
+}
+
+// batchLog is a RecordSaver over the real store that records what each
+// transaction carried and can hold batches until released (the store being
+// slow).
+type batchLog struct {
+	inner *SQLite
+	gate  chan struct{} // nil: never held
+	mu    sync.Mutex
+	txs   [][2]int // call records, notifications per transaction
+	calls atomic.Int32
+}
+
+func (b *batchLog) SaveCalls(ctx context.Context, calls []Call) error {
+	return b.SaveRecords(ctx, calls, nil)
+}
+
+func (b *batchLog) SaveRecords(ctx context.Context, calls []Call, notes []Notification) error {
+	b.calls.Add(1)
+	if b.gate != nil {
+		<-b.gate
+	}
+	if err := b.inner.SaveRecords(ctx, calls, notes); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	b.txs = append(b.txs, [2]int{len(calls), len(notes)})
+	b.mu.Unlock()
+	return nil
+}
+
+func (b *batchLog) transactions() [][2]int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.txs)
+}
+
+func TestCallWriterWritesCallsAndNotificationsInOneTransaction(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+	b := &batchLog{inner: s, gate: make(chan struct{})}
+	w, err := NewCallWriter(b, testWriterConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := NewSID("AC")
+	first := newCall(acct, CallRinging, t0)
+	if err := w.Save(ctx, first); err != nil { // taken by the writer, which waits at the gate
+		t.Fatal(err)
+	}
+	for b.calls.Load() == 0 {
+		time.Sleep(time.Millisecond) // wait for the writer to take it; not a timing assertion
+	}
+	// While the store is busy, a call's status changes and its warnings queue
+	// up: they must reach the store together.
+	call := newCall(acct, CallInProgress, t0)
+	warn := newNote(acct, call.SID, NotificationWarning, 12200, t0)
+	warn.SID = NewSID("NO")
+	fail := newNote(acct, call.SID, NotificationError, 11200, t0)
+	fail.SID = NewSID("NO")
+	if err := w.Save(ctx, call); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []Notification{warn, fail} {
+		if err := w.SaveNotification(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := w.Stats(); st.Queued != 1 || st.NotificationsQueued != 2 {
+		t.Errorf("queued while the store is busy = %+v", st)
+	}
+	close(b.gate)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := b.transactions(), [][2]int{{1, 0}, {1, 2}}; !slices.Equal(got, want) {
+		t.Errorf("transactions (calls, notifications) = %v, want %v", got, want)
+	}
+	if st := w.Stats(); st.Batches != 2 || st.Saved != 2 || st.NotificationsSaved != 2 || st.NotificationsQueued != 0 || st.NotificationsLost != 0 {
+		t.Errorf("stats = %+v", st)
+	}
+	ns, err := s.ListNotifications(ctx, NotificationFilter{AccountSID: acct, CallSID: call.SID}, Page{Size: 10})
+	if err != nil || len(ns) != 2 || ns[0].SID != fail.SID || ns[1].SID != warn.SID {
+		t.Fatalf("call's notifications = %+v, %v", ns, err)
+	}
+}
+
+func TestCallWriterNeverDropsNotifications(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+	b := &batchLog{inner: s, gate: make(chan struct{})}
+	cfg := testWriterConfig()
+	cfg.QueueSize, cfg.MaxBatch = 1, 1
+	w, err := NewCallWriter(b, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := NewSID("AC")
+	note := func() Notification {
+		n := newNote(acct, NewSID("CA"), NotificationWarning, 12200, t0)
+		n.SID = NewSID("NO")
+		return n
+	}
+	first, second, third := note(), note(), note()
+	if err := w.SaveNotification(ctx, first); err != nil { // taken by the writer, held at the gate
+		t.Fatal(err)
+	}
+	for b.calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if err := w.SaveNotification(ctx, second); err != nil { // fills the queue
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	err = w.SaveNotification(short, third)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("SaveNotification on a full queue = %v, want it to wait until its context ends", err)
+	}
+	// Many producers against a one-slot queue: every one waits its turn.
+	const producers, each = 8, 25
+	var wg sync.WaitGroup
+	var sent sync.Map
+	for range producers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				n := note()
+				if err := w.SaveNotification(ctx, n); err != nil {
+					t.Error(err)
+					return
+				}
+				sent.Store(n.SID, true)
+			}
+		}()
+	}
+	close(b.gate)
+	if err := w.SaveNotification(ctx, third); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	total := 3 + producers*each
+	st := w.Stats()
+	if st.NotificationsSaved != uint64(total) || st.NotificationsLost != 0 || st.Waits < 1 {
+		t.Errorf("stats = %+v, want %d saved, none lost, waits ≥ 1", st, total)
+	}
+	var rows int
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM notifications WHERE account_sid = ?`, acct).Scan(&rows); err != nil || rows != total {
+		t.Errorf("rows = %d, %v; want %d", rows, err, total)
+	}
+	sent.Range(func(k, _ any) bool {
+		if _, err := s.Notification(ctx, k.(string)); err != nil {
+			t.Errorf("notification %s not saved: %v", k, err)
+			return false
+		}
+		return true
+	})
+}
+
+func TestCallWriterRefusesNotificationsItCannotStore(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+	w, err := NewCallWriter(s, testWriterConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := newNote(NewSID("AC"), "", 2, 12200, t0) // log level 2
+	if err := w.SaveNotification(ctx, bad); !errors.Is(err, ErrInvalid) {
+		t.Errorf("invalid notification = %v, want ErrInvalid", err)
+	}
+	good := newNote(NewSID("AC"), "", NotificationError, 21220, t0) // SID filled by the writer
+	if err := w.SaveNotification(ctx, good); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := w.Stats(); st.NotificationsSaved != 1 || st.Failures != 0 {
+		t.Errorf("stats = %+v: the invalid notification reached the store", st)
+	}
+	if ns, err := s.ListNotifications(ctx, NotificationFilter{AccountSID: good.AccountSID}, Page{Size: 5}); err != nil || len(ns) != 1 || !ValidSID("NO", ns[0].SID) {
+		t.Errorf("saved = %+v, %v", ns, err)
+	}
+	if err := w.SaveNotification(ctx, good); !errors.Is(err, ErrClosed) {
+		t.Errorf("SaveNotification after Close = %v", err)
+	}
+
+	// A saver that only writes calls (no SaveRecords) cannot take them.
+	calls, err := NewCallWriter(&flakySaver{inner: s}, testWriterConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer calls.Close()
+	if err := calls.SaveNotification(ctx, good); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("SaveNotification without a RecordSaver = %v", err)
+	}
+}
+
+// failingRecords fails every batch: a store gone for good at shutdown.
+type failingRecords struct{}
+
+func (failingRecords) SaveCalls(context.Context, []Call) error { return errors.New("disk I/O error") }
+func (failingRecords) SaveRecords(context.Context, []Call, []Notification) error {
+	return errors.New("disk I/O error")
+}
+
+func TestCallWriterCloseReportsNotificationsItCouldNotSave(t *testing.T) {
+	w, err := NewCallWriter(failingRecords{}, testWriterConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := newNote(NewSID("AC"), "", NotificationWarning, 12200, t0)
+	if err := w.SaveNotification(context.Background(), n); err != nil {
+		t.Fatal(err)
+	}
+	err = w.Close()
+	if err == nil || !strings.Contains(err.Error(), "1 notifications") || w.Stats().NotificationsLost != 1 {
+		t.Fatalf("Close = %v, lost %d; want an error naming 1 notification", err, w.Stats().NotificationsLost)
+	}
+}
+
+// BenchmarkCallWriterWithNotifications is BenchmarkCallWriter with a
+// schema warning recorded on every leg (the 12200-on-every-call case):
+// three call-record saves and one notification per leg. Reports records/s.
+func BenchmarkCallWriterWithNotifications(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"), DefaultConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	w, err := NewCallWriter(s, DefaultCallWriterConfig(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	acct := NewSID("AC")
+	legs := make([]Call, b.N/4+1)
+	for i := range legs {
+		legs[i] = newCall(acct, CallRinging, t0)
+	}
+	statuses := [3]string{CallRinging, CallInProgress, CallCompleted}
+	warn := newNote(acct, "", NotificationWarning, 12200, t0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		c := legs[i/4]
+		if i%4 == 3 {
+			n := warn
+			n.CallSID = c.SID
+			if err := w.SaveNotification(ctx, n); err != nil {
+				b.Fatal(err)
+			}
+			continue
+		}
+		c.Status = statuses[i%4]
+		if err := w.Save(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "records/s")
 }

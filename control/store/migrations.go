@@ -194,6 +194,32 @@ var migrations = []migration{
 		)`,
 		`CREATE INDEX sip_credential_list_mappings_list ON sip_credential_list_mappings(credential_list_sid)`,
 	}},
+	// No foreign keys, as for calls: a notification may be written before
+	// its call's record, and the batching writer must never lose one to a
+	// constraint. call_sid is '' for an account-level notification.
+	{3, "notifications", []string{
+		`CREATE TABLE notifications (
+			seq INTEGER PRIMARY KEY AUTOINCREMENT,
+			sid TEXT NOT NULL UNIQUE,
+			account_sid TEXT NOT NULL,
+			call_sid TEXT NOT NULL,
+			api_version TEXT NOT NULL,
+			error_code INTEGER NOT NULL,
+			log INTEGER NOT NULL CHECK (log IN (0, 1)),
+			message_text TEXT NOT NULL,
+			message_date INTEGER NOT NULL,
+			more_info TEXT NOT NULL,
+			request_method TEXT NOT NULL,
+			request_url TEXT NOT NULL,
+			request_variables TEXT NOT NULL,
+			response_body TEXT NOT NULL,
+			response_headers TEXT NOT NULL,
+			date_created INTEGER NOT NULL,
+			date_updated INTEGER NOT NULL
+		)`,
+		`CREATE INDEX notifications_account ON notifications(account_sid, seq)`,
+		`CREATE INDEX notifications_call ON notifications(call_sid, seq)`,
+	}},
 }
 
 // SchemaVersion is the newest schema this binary knows.

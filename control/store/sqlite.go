@@ -72,10 +72,11 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 // writer connection (SQLite allows one writer at a time; queuing writers in
 // Go is cheaper than SQLITE_BUSY retries) and a pool of readers.
 type SQLite struct {
-	w, r   *sql.DB
-	log    *slog.Logger
-	now    func() time.Time
-	upsert *sql.Stmt
+	w, r *sql.DB
+	log  *slog.Logger
+	now  func() time.Time
+	// upsert and insertNotification are the batch writer's statements.
+	upsert, insertNotification *sql.Stmt
 	// Reads on the call path and on every API request (authentication),
 	// prepared once: compiling the SQL is most of a lookup's cost.
 	accountStmt, applicationStmt, lookupNumberStmt *sql.Stmt
@@ -141,6 +142,10 @@ func Open(ctx context.Context, path string, cfg Config, opts ...Option) (*SQLite
 		s.Close()
 		return nil, fmt.Errorf("prepare call upsert: %w", err)
 	}
+	if s.insertNotification, err = w.PrepareContext(ctx, insertNotificationSQL); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("prepare notification insert: %w", err)
+	}
 	for _, p := range []struct {
 		dst   **sql.Stmt
 		query string
@@ -187,7 +192,7 @@ func (s *SQLite) SchemaVersion(ctx context.Context) (int, error) {
 // Close closes both pools.
 func (s *SQLite) Close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.upsert, s.accountStmt, s.applicationStmt, s.lookupNumberStmt} {
+	for _, st := range []*sql.Stmt{s.upsert, s.insertNotification, s.accountStmt, s.applicationStmt, s.lookupNumberStmt} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

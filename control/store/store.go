@@ -20,6 +20,10 @@ var (
 	ErrBadPageToken = errors.New("invalid page token")
 	// ErrClosed: the store or writer has been closed.
 	ErrClosed = errors.New("closed")
+	// ErrInvalid: a record the call path handed over cannot be stored as
+	// given (a malformed SID, an unknown log level). It is refused when
+	// queued, so that it never holds up a batch.
+	ErrInvalid = errors.New("invalid record")
 )
 
 // Account statuses (Twilio's Account resource).
@@ -228,6 +232,60 @@ type Call struct {
 	DateUpdated time.Time
 }
 
+// Notification log levels: Twilio's Notification "log" field, 0 for an
+// error and 1 for a warning (twilio-go ApiV2010Notification.Log).
+const (
+	NotificationError   = 0
+	NotificationWarning = 1
+)
+
+// Notification is a warning or error the call path met on a call (or on the
+// account, with no call): Twilio's Notification resource, listed under the
+// account and under the call (twilio-go ApiV2010NotificationInstance). It is
+// a log entry: once saved it does not change.
+type Notification struct {
+	// SID is "NO" + 32 hex digits; empty is filled when it is saved.
+	SID        string
+	AccountSID string
+	// CallSID is the call it was recorded on; empty for an account-level one.
+	CallSID    string
+	APIVersion string
+	// ErrorCode is Twilio's error code (twilio-voice.md §8.3: 11200 HTTP
+	// retrieval failure, 12200 schema warning, 13xxx invalid attribute…).
+	ErrorCode int
+	// Log is NotificationError or NotificationWarning.
+	Log         int
+	MessageText string
+	// MessageDate is when the call path met it; zero means when it is
+	// written. Twilio keeps it apart from date_created because messages are
+	// buffered, as the CallWriter does.
+	MessageDate time.Time
+	// MoreInfo defaults to https://www.twilio.com/docs/errors/<ErrorCode>.
+	MoreInfo string
+	// The webhook exchange that caused it, when there was one: the method and
+	// URL requested, the form-encoded parameters sent, and what came back
+	// (headers form-encoded as Twilio shows them; either may be empty). Each
+	// text field is cut to MaxNotificationText bytes.
+	RequestMethod    string
+	RequestURL       string
+	RequestVariables string
+	ResponseBody     string
+	ResponseHeaders  string
+	// DateCreated and DateUpdated: zero means when it is written.
+	DateCreated time.Time
+	DateUpdated time.Time
+}
+
+// NotificationFilter filters ListNotifications (twilio-go
+// ListNotificationParams); empty strings match anything.
+type NotificationFilter struct {
+	AccountSID string
+	CallSID    string
+	// Log: nil lists both levels; otherwise only that level.
+	Log         *int
+	MessageDate TimeRange
+}
+
 // Page selects one page of a list. Lists are in a fixed order per resource;
 // After and Before are SIDs of rows on the neighbouring page (Twilio's
 // PageToken "PA"+SID and "PB"+SID). With neither, Offset rows are skipped.
@@ -329,11 +387,30 @@ type Calls interface {
 	SaveCalls(ctx context.Context, calls []Call) error
 	Call(ctx context.Context, sid string) (Call, error)
 	ListCalls(ctx context.Context, f CallFilter, p Page) ([]Call, error)
+	// DeleteCall deletes a call's record and its notifications.
 	DeleteCall(ctx context.Context, accountSID, sid string) error
 	// FailInterruptedCalls marks every call left queued, initiated, ringing
 	// or in progress as failed, ended at the given time, and returns how many
 	// it changed. Run at start: live calls do not survive a crash.
 	FailInterruptedCalls(ctx context.Context, at time.Time) (int64, error)
+}
+
+// Notifications holds the warnings and errors recorded on calls. There is
+// no foreign key to calls: a notification may be written before its call's
+// record (the writer batches both), and the writer must never lose one to a
+// constraint. DeleteCall deletes the call's notifications with it.
+type Notifications interface {
+	// SaveRecords writes call records (as SaveCalls does) and notifications
+	// in one transaction: the CallWriter's batch. Every notification is
+	// checked before anything is written (ErrInvalid); one whose SID is
+	// already stored is kept as first saved.
+	SaveRecords(ctx context.Context, calls []Call, notifications []Notification) error
+	// SaveNotifications is SaveRecords without call records.
+	SaveNotifications(ctx context.Context, notifications []Notification) error
+	Notification(ctx context.Context, sid string) (Notification, error)
+	// ListNotifications lists newest first (by when they were written).
+	ListNotifications(ctx context.Context, f NotificationFilter, p Page) ([]Notification, error)
+	DeleteNotification(ctx context.Context, accountSID, sid string) error
 }
 
 // Store is tandem's durable state. The SQLite implementation is the default;
@@ -343,6 +420,7 @@ type Store interface {
 	Applications
 	PhoneNumbers
 	Calls
+	Notifications
 	SIP
 	Close() error
 }
