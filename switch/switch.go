@@ -97,6 +97,10 @@ func New(cfg Config, deps Deps, opts ...Option) (*Switch, error) {
 	return s, nil
 }
 
+// StopIntake refuses new calls (REST creations get ErrDraining) without
+// waiting for live ones.
+func (s *Switch) StopIntake() { s.draining.Store(true) }
+
 // Drain stops taking new calls (the SIP stack answers 503 itself once its
 // own Drain is called; the REST API gets ErrDraining) and waits for live
 // calls to end until ctx is done; then it hangs up the rest.

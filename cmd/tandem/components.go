@@ -81,8 +81,12 @@ func (d *daemon) startComponents(ctx context.Context) error {
 	d.add(component{name: "sip", close: sip.Close})
 	d.add(component{
 		name: "calls",
-		drain: func(ctx context.Context) error {
+		stopIntake: func() {
 			sip.Drain() // new INVITEs get 503 + Retry-After
+			sw.StopIntake()
+		},
+		drain: func(ctx context.Context) error {
+			sip.Drain()
 			return sw.Drain(ctx)
 		},
 		close: sw.Close,

@@ -20,6 +20,10 @@ import (
 // stop in reverse order.
 type component struct {
 	name string
+	// stopIntake refuses new work at once (close a listener, answer new
+	// INVITEs 503). On SIGTERM every component's runs first, before any
+	// drain waits, so that nothing new starts while others drain. nil: none.
+	stopIntake func()
 	// drain stops taking new work and waits for work in flight, until ctx
 	// ends. nil means nothing to drain.
 	drain func(ctx context.Context) error
@@ -207,13 +211,17 @@ func (d *daemon) serveHTTP(name, addr string, h http.Handler, srv *http.Server) 
 	d.log.Info("listening", zap.String("listener", name), zap.String("addr", ln.Addr().String()))
 	return component{
 		name: name,
+		// Stop accepting at once, but let requests that clients already
+		// sent on idle keep-alive connections arrive: closing those
+		// connections now would reset requests in flight on the wire (the
+		// keep-alive race). Every answer from now on carries "Connection:
+		// close"; after a short grace the rest is closed and Shutdown waits
+		// for requests still running.
+		stopIntake: func() {
+			g.draining.Store(true)
+			ln.Close()
+		},
 		drain: func(ctx context.Context) error {
-			// Stop accepting at once, but let requests that clients already
-			// sent on idle keep-alive connections arrive: closing those
-			// connections now would reset requests in flight on the wire
-			// (the keep-alive race). Every answer from now on carries
-			// "Connection: close"; after a short grace the rest is closed
-			// and Shutdown waits for requests still running.
 			g.draining.Store(true)
 			ln.Close()
 			g.waitIdle(ctx, d.cfg.Shutdown.HTTPGrace)
@@ -289,6 +297,13 @@ func (d *daemon) stop(graceful bool) {
 	d.probes.draining.Store(true)
 	if err := d.notify.send("STOPPING=1"); err != nil {
 		d.log.Warn("systemd notify", zap.Error(err))
+	}
+	if graceful {
+		for i := len(d.comps) - 1; i >= 0; i-- {
+			if c := d.comps[i]; c.stopIntake != nil {
+				c.stopIntake()
+			}
+		}
 	}
 	for i := len(d.comps) - 1; i >= 0; i-- {
 		c := d.comps[i]

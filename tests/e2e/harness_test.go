@@ -89,6 +89,8 @@ type tandem struct {
 	exited  chan struct{}
 	client  *twilio.RestClient
 	http    *http.Client
+	// stopped is set when the test itself ended the daemon.
+	stopped bool
 }
 
 type daemonOptions struct {
@@ -203,7 +205,7 @@ func (d *tandem) stop() {
 	t := d.t
 	select {
 	case <-d.exited:
-		if !t.Failed() {
+		if !t.Failed() && !d.stopped {
 			t.Errorf("tandem exited during the test:\n%s", d.Logs())
 		}
 		return
