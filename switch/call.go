@@ -109,6 +109,9 @@ type Call struct {
 	// parameters (ReturnParam_*).
 	handoffStatus string
 	retParams     []twiml.Parameter
+	// referredBy is the Referred-By of the REFER whose referUrl document
+	// this call runs: passed on in the INVITEs it sends (RFC 3892).
+	referredBy string
 }
 
 // sipLeg is one SIP leg and its media endpoint.

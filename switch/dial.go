@@ -239,6 +239,15 @@ func (c *Call) sipTargets(n *twiml.Sip, docURL string) []dialTarget {
 	return targets
 }
 
+func hasHeader(hs []sipstack.Header, name string) bool {
+	for _, h := range hs {
+		if strings.EqualFold(h.Name, name) {
+			return true
+		}
+	}
+	return false
+}
+
 func headerBytes(hs []sipstack.Header) int {
 	n := 0
 	for _, h := range hs {
@@ -450,6 +459,9 @@ func (c *Call) startLeg(ctx context.Context, d *twiml.Dial, t dialTarget) *dialL
 	headers := t.headers
 	if t.kind == "sip" {
 		headers = append(headers[:len(headers):len(headers)], sipstack.Header{Name: "X-Twilio-CallSid", Value: child.sid})
+	}
+	if c.referredBy != "" && !hasHeader(headers, "Referred-By") {
+		headers = append(headers[:len(headers):len(headers)], sipstack.Header{Name: "Referred-By", Value: c.referredBy})
 	}
 	req := sipstack.DialRequest{
 		Target:      t.target,

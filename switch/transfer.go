@@ -42,6 +42,10 @@ func (c *Call) transfer(ctx context.Context, d *twiml.Dial, docURL string, child
 		return transferResult{cont: true}
 	}
 	src := &docSource{url: u, method: d.ReferMethod, params: referParams(rr.r)}
+	// The referUrl document's Dials pass the transferor's Referred-By on.
+	stayer.mu.Lock()
+	stayer.referredBy = rr.r.ReferredBy
+	stayer.mu.Unlock()
 	c.log.Info("inbound REFER", "referrer", referrer.sid, "stays", stayer.sid, "refer_to", rr.r.ReferTo)
 
 	if d.AnswerOnBridge {
@@ -137,9 +141,6 @@ func (c *Call) dropTransferor(child, referrer, stayer *Call, next *docSource, rr
 // in a NOTIFY and the caller stays bridged to it.
 func (c *Call) transferDial(ctx context.Context, child, referrer, stayer *Call, dial *twiml.Dial, docURL string, rr *referRequest) transferResult {
 	var extra []sipstack.Header
-	if rr.r.ReferredBy != "" {
-		extra = append(extra, sipstack.Header{Name: "Referred-By", Value: rr.r.ReferredBy})
-	}
 	dctx := ctx
 	if stayer != c {
 		dctx = stayer.ctx

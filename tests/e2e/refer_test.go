@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -237,7 +238,8 @@ func TestInboundReferFromCallee(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			d := startTandem(t, daemonOptions{})
 			a := newApp(t)
-			target := startUAS(t, uasOptions{Mode: "answer", End: "bye", Hold: 300 * time.Millisecond}, 1)
+			invite := filepath.Join(t.TempDir(), "invite.log")
+			target := startUAS(t, uasOptions{Mode: "answer", End: "bye", Hold: 300 * time.Millisecond, InviteFile: invite, LogHeaders: []string{"Referred-By"}}, 1)
 			agent := startReferrer(t, d, referrerOptions{
 				ReferTo:   "<sip:carol@" + target.Addr().String() + "?X-Ticket=42&User-to-User=abcd>",
 				Expect202: true, FinalNotify: 200, AfterFinal: "bye-in", Pause: 300 * time.Millisecond,
@@ -265,6 +267,9 @@ func TestInboundReferFromCallee(t *testing.T) {
 			}
 			if n := len(a.requestsTo("/dial-done")); n != 0 {
 				t.Errorf("the Dial action ran %d times after a transfer replaced it", n)
+			}
+			if b, err := os.ReadFile(invite); err != nil || !strings.Contains(string(b), "sip:referrer@") {
+				t.Errorf("the transfer target's INVITE lacks the transferor's Referred-By: %q (%v)", b, err)
 			}
 		})
 	}
