@@ -224,19 +224,7 @@ a={{index $.Answers $i}}
   <recv request="ACK"/>
 {{end}}
   <recv request="BYE"/>
-  <send>
-    <![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
+{{template "ok"}}
   <Reference variables="{{range $i, $d := .Directions}}{{if $i}},{{end}}o{{$i}}{{end}}"/>
 </scenario>
 `

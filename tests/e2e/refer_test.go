@@ -138,51 +138,15 @@ const referrerTemplate = `<?xml version="1.0" encoding="ISO-8859-1" ?>
   <recv request="NOTIFY">
     <action><ereg regexp="SIP/2.0 100" search_in="body" check_it="true" assign_to="n1"/></action>
   </recv>
-  <send>
-    <![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
+{{template "ok"}}
   <recv request="NOTIFY">
     <action><ereg regexp="SIP/2.0 {{.FinalNotify}}" search_in="body" check_it="true" assign_to="n2"/></action>
   </recv>
-  <send>
-    <![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
+{{template "ok"}}
 {{- end}}
 {{- if eq .AfterFinal "bye-in"}}
   <recv request="BYE"/>
-  <send>
-    <![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
+{{template "ok"}}
 {{- else}}
   <pause milliseconds="{{ms .Hold}}"/>
   <send retrans="500">
@@ -448,19 +412,7 @@ SIP/2.0 {{.FinalNotify}} Final
   </send>
   <recv response="200"/>
   <recv request="BYE"/>
-  <send>
-    <![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
+{{template "ok"}}
   <Reference variables="rt"/>
 </scenario>
 `

@@ -227,19 +227,7 @@ const uacTemplate = `<?xml version="1.0" encoding="ISO-8859-1" ?>
   <recv response="200" crlf="true"/>
 {{- else}}
   <recv request="BYE"/>
-  <send>
-    <![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
+{{template "ok"}}
 {{- end}}
   <Reference variables="m,mport,em,emport"/>
 {{- end}}
@@ -296,19 +284,7 @@ const uasTemplate = `<?xml version="1.0" encoding="ISO-8859-1" ?>
   <recv request="ACK"/>
 {{- else if eq .Mode "noanswer"}}
   <recv request="CANCEL"/>
-  <send>
-    <![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
+{{template "ok"}}
   <send>
     <![CDATA[
 
@@ -326,19 +302,7 @@ const uasTemplate = `<?xml version="1.0" encoding="ISO-8859-1" ?>
 {{- else}}
 {{- if eq .Mode "slow"}}
   <recv request="CANCEL" timeout="{{ms .AnswerDelay}}" ontimeout="answer"/>
-  <send>
-    <![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
+{{template "ok"}}
   <send>
     <![CDATA[
 
@@ -411,7 +375,16 @@ const uasTemplate = `<?xml version="1.0" encoding="ISO-8859-1" ?>
   <recv response="200"/>
 {{- else}}
   <recv request="BYE"/>
-  <send>
+{{template "ok"}}
+{{- end}}
+{{- end}}
+  <label id="end"/>
+  <Reference variables="m,mport,from{{if .InviteFile}},callsid{{range $i, $h := .LogHeaders}},h{{$i}}{{end}}{{end}}"/>
+</scenario>
+`
+
+// commonTemplates are the pieces every scenario shares.
+const commonTemplates = `{{define "ok"}}  <send>
     <![CDATA[
 
       SIP/2.0 200 OK
@@ -423,18 +396,12 @@ const uasTemplate = `<?xml version="1.0" encoding="ISO-8859-1" ?>
       Content-Length: 0
 
     ]]>
-  </send>
-{{- end}}
-{{- end}}
-  <label id="end"/>
-  <Reference variables="m,mport,from{{if .InviteFile}},callsid{{range $i, $h := .LogHeaders}},h{{$i}}{{end}}{{end}}"/>
-</scenario>
-`
+  </send>{{end}}`
 
 func writeScenario(t *testing.T, name, tmpl string, data any) string {
 	t.Helper()
 	var b bytes.Buffer
-	if err := template.Must(template.New(name).Funcs(funcs).Parse(tmpl)).Execute(&b, data); err != nil {
+	if err := template.Must(template.Must(template.New(name).Funcs(funcs).Parse(commonTemplates)).Parse(tmpl)).Execute(&b, data); err != nil {
 		t.Fatal(err)
 	}
 	p := filepath.Join(t.TempDir(), name+".xml")
