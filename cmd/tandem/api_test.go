@@ -57,11 +57,19 @@ media:
 
 // startAPIDaemon runs the daemon with every listener on a free port and
 // sets p.api to the address the control API is bound to, read from its
-// "listening" log line (the port is the kernel's choice).
+// "listening" log line (the port is the kernel's choice). /ready can
+// answer a moment before that line reaches stderr, so the log is read
+// until the line is there.
 func startAPIDaemon(t *testing.T, o procOptions) *daemonProc {
 	t.Helper()
 	o.extraYAML = apiListenersYAML + o.extraYAML
 	p := startDaemon(t, o)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if addr, ok := findListenAddr(p.logs(), "api"); ok {
+			p.api = addr
+			return p
+		}
+	}
 	p.api = listenAddr(t, p.logs(), "api")
 	return p
 }
@@ -69,6 +77,16 @@ func startAPIDaemon(t *testing.T, o procOptions) *daemonProc {
 // listenAddr finds the address of a listener in the daemon's JSON log.
 func listenAddr(t *testing.T, logs, listener string) string {
 	t.Helper()
+	if addr, ok := findListenAddr(logs, listener); ok {
+		return addr
+	}
+	t.Fatalf("no %q listening line in the log:\n%s", listener, logs)
+	return ""
+}
+
+// findListenAddr returns the address of the first "listening" line for
+// listener in a JSON log.
+func findListenAddr(logs, listener string) (string, bool) {
 	sc := bufio.NewScanner(strings.NewReader(logs))
 	for sc.Scan() {
 		var line struct {
@@ -77,11 +95,10 @@ func listenAddr(t *testing.T, logs, listener string) string {
 			Addr     string `json:"addr"`
 		}
 		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" && line.Listener == listener {
-			return line.Addr
+			return line.Addr, true
 		}
 	}
-	t.Fatalf("no %q listening line in the log:\n%s", listener, logs)
-	return ""
+	return "", false
 }
 
 var (
