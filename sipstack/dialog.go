@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -333,9 +335,11 @@ func (d *Dialog) gotAck(req *sip.Request) {
 // came, ErrCallEnded when the dialog ended meanwhile.
 func (d *Dialog) retransmit2xx(ctx context.Context, w *ackWait, send func() error) error {
 	t1, t2 := d.s.cfg.Timers.T1, d.s.cfg.Timers.T2
+	// One timer serves both the retransmissions and the 64*T1 give-up: it
+	// runs for every answered call, and a second timer would cost a timer
+	// and its channel per call.
+	giveUp := time.Now().Add(64 * t1)
 	interval := t1
-	deadline := time.NewTimer(64 * t1)
-	defer deadline.Stop()
 	tick := time.NewTimer(interval)
 	defer tick.Stop()
 	for {
@@ -345,16 +349,18 @@ func (d *Dialog) retransmit2xx(ctx context.Context, w *ackWait, send func() erro
 				return ErrCallEnded
 			}
 			return nil
-		case <-tick.C:
+		case now := <-tick.C:
+			left := giveUp.Sub(now)
+			if left <= 0 {
+				return ErrNoACK
+			}
 			if err := send(); err != nil {
 				return fmt.Errorf("retransmit 2xx: %w", err)
 			}
 			if interval *= 2; interval > t2 {
 				interval = t2
 			}
-			tick.Reset(interval)
-		case <-deadline.C:
-			return ErrNoACK
+			tick.Reset(min(interval, left))
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-d.s.closing:
@@ -466,7 +472,7 @@ func (d *Dialog) ReInvite(ctx context.Context, offer []byte) ([]byte, error) {
 	defer d.inviteOut.Unlock()
 	cseq := d.localSeq.Add(1)
 	req := d.newRequest(sip.INVITE, cseq)
-	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.AppendHeader(d.s.hdrSDP)
 	req.SetBody(offer)
 	tx, err := d.s.txl.Request(ctx, req)
 	if err != nil {
@@ -675,7 +681,7 @@ func (d *Dialog) onReInvite(req *sip.Request, tx *sip.ServerTx) {
 	c := d.contact
 	res.AppendHeader(&c)
 	if len(answer) > 0 {
-		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		res.AppendHeader(d.s.hdrSDP)
 	}
 	d.s.addServer(res)
 	w = d.waitAck(seq)
@@ -711,13 +717,114 @@ func (s *Stack) waitAckNon2xx(tx *sip.ServerTx) {
 }
 
 // copyHeaders copies every header of m as name/value strings, in order.
+//
+// It runs four times per B2BUA call (the INVITE, the callee's 180 and 200,
+// the BYE). sipgo keeps Via, From, To, Contact, CSeq and the route headers
+// parsed, and their Value builds a new string through a growing
+// strings.Builder each time (Via's also parses its host with net.ParseIP).
+// Those values are written instead into one buffer shared by the whole
+// message and sliced out of a single string: a 200 OK's headers cost 10
+// allocations instead of 31 (BenchmarkCopyHeaders). Generic headers (X-*,
+// User-to-User, Diversion, …) and the string-typed ones already hold their
+// value and are copied by reference.
 func copyHeaders(m interface{ Headers() []sip.Header }) []Header {
 	src := m.Headers()
-	out := make([]Header, 0, len(src))
+	out := make([]Header, len(src))
+	// Where each formatted value lies in buf (end 0: not formatted). Only
+	// the first 32 headers are formatted into buf; later ones, rare, take
+	// sipgo's path.
+	var starts, ends [32]int32
+	typed := 0
 	for _, h := range src {
-		out = append(out, Header{Name: h.Name(), Value: h.Value()})
+		if formattedHeader(h) {
+			typed++
+		}
+	}
+	var buf strings.Builder
+	if typed > 0 {
+		// Room for typical values (~60 bytes); a longer one grows buf once.
+		buf.Grow(64 * typed)
+	}
+	for i, h := range src {
+		out[i].Name = h.Name()
+		if i >= len(ends) || !formattedHeader(h) {
+			out[i].Value = h.Value()
+			continue
+		}
+		start := buf.Len()
+		switch v := h.(type) {
+		case *sip.ViaHeader:
+			writeVia(&buf, v)
+		case *sip.CSeqHeader:
+			var n [10]byte
+			buf.Write(strconv.AppendUint(n[:0], uint64(v.SeqNo), 10))
+			buf.WriteByte(' ')
+			buf.WriteString(string(v.MethodName))
+		default:
+			// StringWrite writes "Name: value" (sipgo headers.go).
+			start += len(out[i].Name) + 2
+			h.StringWrite(&buf)
+		}
+		starts[i], ends[i] = int32(start), int32(buf.Len())
+	}
+	if buf.Len() > 0 {
+		all := buf.String() // no copy: buf is not written again
+		for i := range min(len(src), len(ends)) {
+			if ends[i] > starts[i] {
+				out[i].Value = all[starts[i]:ends[i]]
+			}
+		}
 	}
 	return out
+}
+
+// formattedHeader reports whether sipgo keeps h parsed, so that its Value
+// would be built anew on every call.
+func formattedHeader(h sip.Header) bool {
+	switch h.(type) {
+	case *sip.ViaHeader, *sip.FromHeader, *sip.ToHeader, *sip.ContactHeader, *sip.CSeqHeader,
+		*sip.RouteHeader, *sip.RecordRouteHeader, *sip.ReferToHeader, *sip.ReferredByHeader:
+		return true
+	}
+	return false
+}
+
+// writeVia writes a Via value as sipgo's ViaHeader.Value does
+// ("SIP/2.0/UDP host:port;params", an IPv6 host in brackets), without its
+// intermediate strings.
+func writeVia(buf *strings.Builder, v *sip.ViaHeader) {
+	buf.WriteString(v.ProtocolName)
+	buf.WriteByte('/')
+	buf.WriteString(v.ProtocolVersion)
+	buf.WriteByte('/')
+	buf.WriteString(v.Transport)
+	buf.WriteByte(' ')
+	if isBareIPv6(v.Host) {
+		buf.WriteByte('[')
+		buf.WriteString(v.Host)
+		buf.WriteByte(']')
+	} else {
+		buf.WriteString(v.Host)
+	}
+	if v.Port > 0 {
+		var n [20]byte
+		buf.WriteByte(':')
+		buf.Write(strconv.AppendInt(n[:0], int64(v.Port), 10))
+	}
+	if v.Params != nil && v.Params.Length() > 0 {
+		buf.WriteByte(';')
+		v.Params.ToStringWrite(';', buf)
+	}
+}
+
+// isBareIPv6 is sipgo's test for a host that needs brackets: an IPv6
+// literal without them (net.ParseIP accepts no zone, nor do we).
+func isBareIPv6(host string) bool {
+	if strings.IndexByte(host, ':') < 0 {
+		return false
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Is6() && !a.Is4In6() && a.Zone() == ""
 }
 
 // xHeaders filters X- and User-to-User headers (Twilio's SipHeader_*).

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -27,7 +28,7 @@ type InboundCall struct {
 	src   netip.AddrPort
 	ruser string
 	offer []byte
-	orig  *sip.Request // the INVITE, read-only, kept for the call's life
+	orig  *sip.Request // the INVITE, read-only, until parse has copied what the call needs
 
 	// Computed on first use: most calls need only a few of them, and
 	// serializing every header of every INVITE costs CPU at 1000 calls/s.
@@ -87,7 +88,19 @@ func newInboundCall(s *Stack, req *sip.Request, tx *sip.ServerTx, src netip.Addr
 	d.index(d.key)
 	d.index(dialogKey{callID: d.callID, remoteTag: fromTag})
 
-	tx.OnCancel(func(*sip.Request) { c.onCancel() })
+	// The transaction keeps its CANCEL callback after it is terminated, for
+	// as long as sipgo keeps the transaction (sipgo_timers.go); the callback
+	// reaches the call through ref, which the end of the call clears, so
+	// that a lingering transaction holds its messages but not the call and
+	// everything the switch hung on it.
+	ref := new(atomic.Pointer[InboundCall])
+	ref.Store(c)
+	d.onEnd = append(d.onEnd, func() { ref.Store(nil) })
+	tx.OnCancel(func(*sip.Request) {
+		if c := ref.Load(); c != nil {
+			c.onCancel()
+		}
+	})
 	return c
 }
 
@@ -138,6 +151,10 @@ func (c *InboundCall) parse() {
 		c.to.Tag = c.localTag
 		c.ruri = uriNoHeaders(&c.orig.Recipient)
 		c.headers = copyHeaders(c.orig)
+		// Everything the call reads from the INVITE is copied now; a held
+		// call need not keep sipgo's parsed message (a few KiB of header
+		// structs) once the INVITE transaction is done with it too.
+		c.orig = nil
 	})
 }
 
@@ -190,10 +207,10 @@ func (c *InboundCall) respond(code int, reason string, body []byte, hs []Header,
 		res.AppendHeader(sip.NewHeader(h.Name, h.Value))
 	}
 	if code >= 200 && code < 300 {
-		res.AppendHeader(sip.NewHeader("Allow", c.s.allow))
+		res.AppendHeader(c.s.hdrAllow)
 	}
 	if len(body) > 0 {
-		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		res.AppendHeader(c.s.hdrSDP)
 	}
 	res.SetBody(body)
 	c.s.addServer(res)
@@ -272,6 +289,11 @@ func (c *InboundCall) Answer(ctx context.Context, sdp []byte, hs []Header) error
 	// The ACK (or the give-up) ends the INVITE transaction; free it now
 	// rather than after Timer L (32 s).
 	tx.Terminate()
+	// Nothing answers the INVITE again (final is set): drop the transaction
+	// and its last response, which a held call would otherwise keep.
+	c.mu.Lock()
+	c.tx, c.req = nil, nil
+	c.mu.Unlock()
 	switch {
 	case err == nil:
 		return nil

@@ -360,7 +360,7 @@ func (oc *OutboundCall) buildInvite(at attempt, cseq uint32, extra []Header, aut
 	req.AppendHeader(&ct)
 	mf := sip.MaxForwardsHeader(70)
 	req.AppendHeader(&mf)
-	req.AppendHeader(sip.NewHeader("Allow", s.allow))
+	req.AppendHeader(s.hdrAllow)
 	if auth != nil {
 		req.AppendHeader(auth)
 	}
@@ -369,7 +369,7 @@ func (oc *OutboundCall) buildInvite(at attempt, cseq uint32, extra []Header, aut
 	}
 	s.addServer(req)
 	if len(oc.offer) > 0 {
-		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		req.AppendHeader(s.hdrSDP)
 	}
 	req.SetBody(oc.offer)
 	s.route(req, at.tp, at.dest)

@@ -90,14 +90,22 @@ type Stack struct {
 
 	dropUnknown bool
 	allow       string
+	// Constant headers, built once and shared by every message we send:
+	// sipgo reads appended headers when it writes a message and never
+	// changes them, and a fresh copy per message cost four allocations
+	// per call. Nil when the configuration leaves them out.
+	hdrServer, hdrUserAgent, hdrAllow, hdrSDP sip.Header
 
 	draining  atomic.Bool
 	started   atomic.Bool
 	closing   chan struct{}
 	closeOnce sync.Once
-	mu        sync.Mutex
-	closed    bool
-	wg        sync.WaitGroup
+	// mu guards closed against wg.Add racing Close's wg.Wait. Every request
+	// and dialog goroutine takes it shared (RLock: an atomic add, no
+	// waiting); only Close takes it exclusively.
+	mu     sync.RWMutex
+	closed bool
+	wg     sync.WaitGroup
 }
 
 // New builds a stack from a validated configuration. It binds nothing until
@@ -134,6 +142,12 @@ func New(cfg Config, opts ...Option) (*Stack, error) {
 		methods = append(methods, "REGISTER")
 	}
 	s.allow = strings.Join(methods, ", ")
+	s.hdrAllow = sip.NewHeader("Allow", s.allow)
+	s.hdrSDP = sip.NewHeader("Content-Type", "application/sdp")
+	if cfg.UserAgent != "" {
+		s.hdrServer = sip.NewHeader("Server", cfg.UserAgent)
+		s.hdrUserAgent = sip.NewHeader("User-Agent", cfg.UserAgent)
+	}
 
 	sipLog := slog.New(newGuardHandler(s.log.Handler(), s.now, &s.stats)).With("component", "sipgo")
 	s.parser = sip.NewParser()
@@ -294,8 +308,8 @@ func (s *Stack) closeSockets() {
 // enter registers a goroutine doing work for the stack; it fails once Close
 // has begun.
 func (s *Stack) enter() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	if s.closed {
 		return false
 	}
@@ -384,7 +398,7 @@ func (s *Stack) onRequest(req *sip.Request, tx *sip.ServerTx) {
 // dispatcher probing.
 func (s *Stack) capabilityHeaders() []sip.Header {
 	return []sip.Header{
-		sip.NewHeader("Allow", s.allow),
+		s.hdrAllow,
 		sip.NewHeader("Accept", "application/sdp"),
 		sip.NewHeader("Supported", ""),
 	}
@@ -430,7 +444,7 @@ func (s *Stack) refuse(req *sip.Request, tx *sip.ServerTx, code int, reason Reas
 	case 503:
 		hs = append(hs, sip.NewHeader("Retry-After", strconv.Itoa(int(s.cfg.Admission.RetryAfter/time.Second))))
 	case 405, 501:
-		hs = append(hs, sip.NewHeader("Allow", s.allow))
+		hs = append(hs, s.hdrAllow)
 	case 420:
 		hs = append(hs, sip.NewHeader("Unsupported", strings.Join(unsupportedRequire(req), ", ")))
 	case 415:
@@ -474,12 +488,13 @@ func (s *Stack) linger(tx sip.Transaction) {
 }
 
 func (s *Stack) addServer(m sip.Message) {
-	if s.cfg.UserAgent != "" {
-		if _, ok := m.(*sip.Response); ok {
-			m.AppendHeader(sip.NewHeader("Server", s.cfg.UserAgent))
-		} else {
-			m.AppendHeader(sip.NewHeader("User-Agent", s.cfg.UserAgent))
-		}
+	if s.hdrServer == nil {
+		return
+	}
+	if _, ok := m.(*sip.Response); ok {
+		m.AppendHeader(s.hdrServer)
+	} else {
+		m.AppendHeader(s.hdrUserAgent)
 	}
 }
 
@@ -542,7 +557,14 @@ func (s *Stack) onInvite(req *sip.Request, tx *sip.ServerTx) {
 	}
 	call := newInboundCall(s, req, tx, src, trunk, ident)
 	s.stats.inboundTotal.Add(1)
-	s.runInbound(call)
+	// The handler runs for the whole call on a goroutine of the stack's,
+	// not on the one sipgo started for the INVITE: sipgo's frames below
+	// the handler keep the parsed INVITE (and a 10 s context) reachable
+	// until the handler returns, a few KiB per held call.
+	if !s.goTracked(func() { s.runInbound(call) }) {
+		call.finish(EndShutdown, 503, nil)
+		tx.Terminate()
+	}
 }
 
 // onAck delivers an ACK for a 2xx to its dialog.

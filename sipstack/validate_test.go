@@ -207,8 +207,9 @@ func (b *lockedBuffer) String() string {
 // FuzzParseMessage feeds arbitrary bytes through everything tandem adds on
 // top of sipgo's parser: the datagram screen, sipgo's parse, the request
 // checks, the SDP offer validation, URI header splitting of the
-// Request-URI and Refer-To, and digest header parsing. None may panic, and
-// a body the screen calls truncated must not parse as complete.
+// Request-URI and Refer-To, digest header parsing and the header copy
+// handed to the switch. None may panic, a body the screen calls truncated
+// must not parse as complete, and the header copy must match sipgo's values.
 func FuzzParseMessage(f *testing.F) {
 	// The committed corpus (testdata/fuzz/FuzzParseMessage) holds the RFC
 	// 4475 torture messages and tandem's own cases.
@@ -223,6 +224,15 @@ func FuzzParseMessage(f *testing.F) {
 		}
 		if err != nil {
 			return
+		}
+		// The shared-buffer header copy must give sipgo's own values.
+		if hm, ok := msg.(interface{ Headers() []sip.Header }); ok {
+			src, got := hm.Headers(), copyHeaders(hm)
+			for i, h := range src {
+				if got[i].Name != h.Name() || got[i].Value != h.Value() {
+					t.Fatalf("copyHeaders[%d] = %q: %q, sipgo says %q: %q", i, got[i].Name, got[i].Value, h.Name(), h.Value())
+				}
+			}
 		}
 		if req, ok := msg.(*sip.Request); ok {
 			checkRequest(req, ours)

@@ -35,7 +35,7 @@ func main() {
 	mode := flag.String("mode", "answer", "answer: the harness answers calls itself; forward: it dials a SIPp UAS (B2BUA)")
 	rates := flag.String("rates", "250,500,750,1000", "call rates to try, calls/s")
 	duration := flag.Duration("duration", 15*time.Second, "length of each step")
-	hold := flag.Duration("hold", time.Second, "how long the UAC holds each call (set in uac.xml; informational)")
+	hold := flag.Duration("hold", time.Second, "how long the UAC holds each call (SIPp -d)")
 	sockets := flag.Int("sockets", 2, "UDP sockets on the SIP port (SO_REUSEPORT)")
 	dir := flag.String("dir", "", "directory for SIPp logs (default: a temp dir)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run")
@@ -49,7 +49,6 @@ func main() {
 		_ = pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	_ = hold
 
 	if *dir == "" {
 		d, err := os.MkdirTemp("", "bench-sip-")
@@ -59,6 +58,14 @@ func main() {
 		*dir = d
 	}
 	here := sourceDir()
+	// The scenarios read each call's media address from an injection file
+	// (bench/sip/uac.xml); this harness relays no media, so any will do.
+	uacInf, uasInf := filepath.Join(*dir, "uac.csv"), filepath.Join(*dir, "uas.csv")
+	for i, f := range []string{uacInf, uasInf} {
+		if err := os.WriteFile(f, []byte(fmt.Sprintf("SEQUENTIAL\n127.0.%d.1;40000\n", i)), 0o644); err != nil {
+			fail(err)
+		}
+	}
 
 	// Budget memory by call rate (ARCHITECTURE.md): let the GC work against a
 	// limit instead of doubling the heap.
@@ -94,7 +101,7 @@ func main() {
 	defer st.Close()
 
 	if *holdCalls > 0 {
-		measureHold(st, here, *dir, *holdCalls)
+		measureHold(st, here, *dir, uacInf, *holdCalls)
 		return
 	}
 	fmt.Printf("mode=%s sockets=%d duration=%s GOMAXPROCS=%d\n", *mode, *sockets, *duration, runtime.GOMAXPROCS(0))
@@ -106,7 +113,7 @@ func main() {
 		if *mode == "forward" {
 			uas, err = sipptest.Start(context.Background(), sipptest.Config{
 				Scenario: filepath.Join(here, "uas.xml"), Dir: *dir, Timeout: *duration + 60*time.Second,
-				Args: append([]string{"-max_recv_loops", "10000", "-buff_size", "8388608"}, strings.Fields(os.Getenv("BENCH_SIPP_UAS_ARGS"))...),
+				Args: append([]string{"-inf", uasInf, "-max_recv_loops", "10000", "-buff_size", "8388608"}, strings.Fields(os.Getenv("BENCH_SIPP_UAS_ARGS"))...),
 			})
 			if err != nil {
 				fail(err)
@@ -118,7 +125,7 @@ func main() {
 		uac, err := sipptest.Start(context.Background(), sipptest.Config{
 			Scenario: filepath.Join(here, "uac.xml"), Remote: st.Addr("udp").String(),
 			Calls: calls, Rate: rate, Limit: int(rate * 10), Dir: *dir, Timeout: *duration + 40*time.Second,
-			Args: []string{"-s", "+15550001111", "-max_recv_loops", "10000", "-buff_size", "8388608", "-recv_timeout", "10000"},
+			Args: []string{"-inf", uacInf, "-d", strconv.Itoa(int(hold.Milliseconds())), "-s", "+15550001111", "-max_recv_loops", "10000", "-buff_size", "8388608", "-recv_timeout", "10000"},
 		})
 		if err != nil {
 			fail(err)
@@ -224,15 +231,15 @@ func fail(err error) {
 // measureHold answers holdCalls calls that stay up 20 s each and reports the
 // live heap per held call once they are all up (after a GC), i.e. what a held
 // call costs the stack: dialog, INVITE, SIPp-side nothing.
-func measureHold(st *sipstack.Stack, here, dir string, calls int) {
+func measureHold(st *sipstack.Stack, here, dir, inf string, calls int) {
 	runtime.GC()
 	var base runtime.MemStats
 	runtime.ReadMemStats(&base)
 	rate := 500.0
 	uac, err := sipptest.Start(context.Background(), sipptest.Config{
-		Scenario: filepath.Join(here, "uac_hold.xml"), Remote: st.Addr("udp").String(),
+		Scenario: filepath.Join(here, "uac.xml"), Remote: st.Addr("udp").String(),
 		Calls: calls, Rate: rate, Limit: calls, Dir: dir, Timeout: 120 * time.Second,
-		Args: []string{"-s", "+15550001111", "-buff_size", "8388608"},
+		Args: []string{"-inf", inf, "-d", "20000", "-s", "+15550001111", "-buff_size", "8388608"},
 	})
 	if err != nil {
 		fail(err)
