@@ -320,7 +320,7 @@ func (c *Call) originate(ts []dialTarget, timeout time.Duration, src *docSource)
 	c.rec.SIPCallID = winner.CallID()
 	c.rec.SIPResponseCode = answer.Code
 	c.mu.Unlock()
-	c.log = c.log.With("sip_call_id", winner.CallID())
+	c.log = withAttrs(c.log, "sip_call_id", winner.CallID())
 	if err := setRemoteFromSDP(leg, answer.SDP); err != nil {
 		c.warn(codeInternal, "media: callee's answer: "+err.Error(), 0)
 		c.sipLeg.setAnswered()

@@ -166,7 +166,7 @@ func (s *Switch) newCall(parent *Call, direction string) *Call {
 		}
 		c.depth = parent.depth
 	}
-	c.log = s.log.With("call_sid", c.sid)
+	c.log = withAttrs(s.log, "call_sid", c.sid)
 	s.calls.Store(c.sid, c)
 	s.stats.active.Add(1)
 	s.wg.Add(1)

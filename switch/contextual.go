@@ -92,7 +92,7 @@ func (c *Call) applicationDial(ctx context.Context, d *twiml.Dial, a *twiml.Appl
 	child.rec.AccountSID = acct.SID
 	child.rec.From, child.rec.To = child.from, child.to
 	child.mu.Unlock()
-	child.log = child.log.With("application", app.SID, "parent_call_sid", c.sid)
+	child.log = withAttrs(child.log, "application", app.SID, "parent_call_sid", c.sid)
 	// The caller hanging up (or the parent's document being interrupted)
 	// ends the hand-off too.
 	stop := context.AfterFunc(ctx, func() { child.cancel(context.Cause(ctx)) })

@@ -70,7 +70,7 @@ func (s *Switch) HandleInvite(ic *sipstack.InboundCall) {
 	c.rec.StartTime = now
 	c.rec.APIVersion = nonEmpty(route.Voice.APIVersion, "2010-04-01")
 	c.mu.Unlock()
-	c.log = c.log.With("sip_call_id", ic.CallID())
+	c.log = withAttrs(c.log, "sip_call_id", ic.CallID())
 	// The caller's CANCEL or BYE ends whatever the call is doing.
 	context.AfterFunc(ic.Context(), func() { c.cancel(errRemoteHangup) })
 

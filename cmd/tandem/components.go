@@ -108,7 +108,7 @@ func (d *daemon) startComponents(ctx context.Context) error {
 	}
 	d.add(srv)
 
-	d.registerMetrics(sip, media, hooks, sw, writer)
+	d.registerMetrics(sip, media, hooks, sw, writer, st)
 	return nil
 }
 

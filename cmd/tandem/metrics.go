@@ -144,7 +144,17 @@ func snake(s string) string {
 }
 
 // registerMetrics exports every component's counters on /metrics.
-func (d *daemon) registerMetrics(sip *sipstack.Stack, media *rtpengine.Engine, hooks *webhook.Client, sw *callswitch.Switch, writer *store.CallWriter) {
+func (d *daemon) registerMetrics(sip *sipstack.Stack, media *rtpengine.Engine, hooks *webhook.Client, sw *callswitch.Switch, writer *store.CallWriter, st store.Store) {
+	if c, ok := st.(interface{ CacheStats() store.CacheStats }); ok {
+		d.reg.MustRegister(&statsCollector{
+			subsystem: "store_cache", snapshot: func() any { return c.CacheStats() },
+			skip: map[string]bool{"Entries": true},
+			extra: func(v any, ch chan<- prometheus.Metric) {
+				s := v.(store.CacheStats)
+				ch <- prometheus.MustNewConstMetric(prometheus.NewDesc("tandem_store_cache_entries", "Reads held in the store's read cache.", nil, nil), prometheus.GaugeValue, float64(s.Entries))
+			},
+		})
+	}
 	d.reg.MustRegister(
 		&statsCollector{
 			subsystem: "sip", snapshot: func() any { return sip.Stats() },

@@ -31,6 +31,7 @@ func (s *SQLite) EnsureMainAccount(ctx context.Context, main Account) (Account, 
 	if err != nil {
 		return Account{}, false, fmt.Errorf("ensure main account: %w", err)
 	}
+	defer s.changed()   // runs after the commit or the rollback
 	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts`).Scan(&n); err != nil {
@@ -89,7 +90,7 @@ func (s *SQLite) CreateAccount(ctx context.Context, a Account) error {
 	if a.SID == "" || a.OwnerSID == "" {
 		return errors.New("create account: sid and owner are required")
 	}
-	_, err := s.w.ExecContext(ctx, `INSERT INTO accounts(`+accountCols+`) VALUES (?,?,?,?,?,?,?,?)`,
+	_, err := s.execWrite(ctx, `INSERT INTO accounts(`+accountCols+`) VALUES (?,?,?,?,?,?,?,?)`,
 		a.SID, a.OwnerSID, a.FriendlyName, a.Status, a.Type, a.AuthToken, a.DateCreated.UnixNano(), a.DateUpdated.UnixNano())
 	if err != nil {
 		return writeErr("create account", a.SID, err)
@@ -99,7 +100,9 @@ func (s *SQLite) CreateAccount(ctx context.Context, a Account) error {
 
 // Account implements Accounts.
 func (s *SQLite) Account(ctx context.Context, sid string) (Account, error) {
-	return getPrepared(ctx, s.accountStmt, "account", sid, scanAccount, sid)
+	return cached(s, cacheAccount, sid, func() (Account, error) {
+		return getPrepared(ctx, s.accountStmt, "account", sid, scanAccount, sid)
+	})
 }
 
 // ListAccounts implements Accounts.
@@ -123,7 +126,7 @@ func (s *SQLite) ListAccounts(ctx context.Context, f AccountFilter, p Page) ([]A
 
 // UpdateAccount implements Accounts.
 func (s *SQLite) UpdateAccount(ctx context.Context, a Account) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE accounts SET friendly_name = ?, status = ?, date_updated = ? WHERE sid = ?`,
+	res, err := s.execWrite(ctx, `UPDATE accounts SET friendly_name = ?, status = ?, date_updated = ? WHERE sid = ?`,
 		a.FriendlyName, a.Status, a.DateUpdated.UnixNano(), a.SID)
 	return affected(res, err, "update account", a.SID)
 }

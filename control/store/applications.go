@@ -27,7 +27,7 @@ func scanApplication(r rowScanner) (Application, error) {
 
 // CreateApplication implements Applications.
 func (s *SQLite) CreateApplication(ctx context.Context, a Application) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO applications(`+applicationCols+`)
+	_, err := s.execWrite(ctx, `INSERT INTO applications(`+applicationCols+`)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		a.SID, a.AccountSID, a.FriendlyName, a.APIVersion, a.VoiceURL, a.VoiceMethod,
 		a.VoiceFallbackURL, a.VoiceFallbackMethod, a.StatusCallback, a.StatusCallbackMethod,
@@ -42,7 +42,9 @@ func (s *SQLite) CreateApplication(ctx context.Context, a Application) error {
 
 // Application implements Applications.
 func (s *SQLite) Application(ctx context.Context, sid string) (Application, error) {
-	return getPrepared(ctx, s.applicationStmt, "application", sid, scanApplication, sid)
+	return cached(s, cacheApplication, sid, func() (Application, error) {
+		return getPrepared(ctx, s.applicationStmt, "application", sid, scanApplication, sid)
+	})
 }
 
 // ListApplications implements Applications.
@@ -59,7 +61,7 @@ func (s *SQLite) ListApplications(ctx context.Context, f ApplicationFilter, p Pa
 
 // UpdateApplication implements Applications.
 func (s *SQLite) UpdateApplication(ctx context.Context, a Application) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE applications SET friendly_name = ?, api_version = ?,
+	res, err := s.execWrite(ctx, `UPDATE applications SET friendly_name = ?, api_version = ?,
 		voice_url = ?, voice_method = ?, voice_fallback_url = ?, voice_fallback_method = ?,
 		status_callback = ?, status_callback_method = ?, voice_caller_id_lookup = ?,
 		sms_url = ?, sms_method = ?, sms_fallback_url = ?, sms_fallback_method = ?,
@@ -77,7 +79,7 @@ func (s *SQLite) UpdateApplication(ctx context.Context, a Application) error {
 // DeleteApplication implements Applications. The schema's ON DELETE SET NULL
 // clears numbers' references to it.
 func (s *SQLite) DeleteApplication(ctx context.Context, accountSID, sid string) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM applications WHERE sid = ? AND account_sid = ?`, sid, accountSID)
+	res, err := s.execWrite(ctx, `DELETE FROM applications WHERE sid = ? AND account_sid = ?`, sid, accountSID)
 	if err != nil {
 		return fmt.Errorf("delete application %s: %w", sid, err)
 	}

@@ -34,6 +34,13 @@ type CallWriterConfig struct {
 	QueueSize int `yaml:"queue_size"`
 	// MaxBatch bounds the records written in one transaction.
 	MaxBatch int `yaml:"max_batch"`
+	// MaxDelay is how long the first record of a batch waits for others
+	// before the batch is written (group commit): one commit then carries
+	// many calls, and a call's early status changes (initiated, ringing,
+	// in-progress) coalesce into one row write. It is also the most a
+	// record lags behind the call in the API. 0 writes at once whatever is
+	// queued.
+	MaxDelay time.Duration `yaml:"max_delay"`
 	// RetryInterval is the pause before a failed batch is written again.
 	RetryInterval time.Duration `yaml:"retry_interval"`
 	// CloseAttempts bounds how often a batch is tried once Close has been
@@ -45,7 +52,8 @@ type CallWriterConfig struct {
 // DefaultCallWriterConfig sizes the queue for about two seconds of records
 // at 1000 new calls/s with two legs and three saves per leg.
 func DefaultCallWriterConfig() CallWriterConfig {
-	return CallWriterConfig{QueueSize: 16384, MaxBatch: 512, RetryInterval: 200 * time.Millisecond, CloseAttempts: 3}
+	return CallWriterConfig{QueueSize: 16384, MaxBatch: 512, MaxDelay: 25 * time.Millisecond,
+		RetryInterval: 200 * time.Millisecond, CloseAttempts: 3}
 }
 
 // Validate names the first bad key.
@@ -56,6 +64,9 @@ func (c CallWriterConfig) Validate() error {
 	}
 	if c.MaxBatch < 1 {
 		errs = append(errs, fmt.Errorf("max_batch: must be at least 1 (got %d)", c.MaxBatch))
+	}
+	if c.MaxDelay < 0 {
+		errs = append(errs, fmt.Errorf("max_delay: must not be negative (got %s)", c.MaxDelay))
 	}
 	if c.RetryInterval <= 0 {
 		errs = append(errs, fmt.Errorf("retry_interval: must be positive (got %s)", c.RetryInterval))
@@ -233,6 +244,9 @@ func (w *CallWriter) run() {
 	// A closed queue is set to nil, which a select never picks; the writer
 	// ends when both are closed and drained.
 	calls, noteq := w.ch, w.notes
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
 	for calls != nil || noteq != nil {
 		batch, notes = batch[:0], notes[:0]
 		clear(index)
@@ -251,9 +265,37 @@ func (w *CallWriter) run() {
 			}
 			notes = append(notes, n)
 		}
-		// Take what else is already queued, up to MaxBatch records.
-	drain:
+		// Take what else comes within MaxDelay (or is already queued), up
+		// to MaxBatch records; Close cuts the wait short.
+		var linger <-chan time.Time
+		if w.cfg.MaxDelay > 0 {
+			timer.Reset(w.cfg.MaxDelay)
+			linger = timer.C
+		}
+		closing := w.closing
+	gather:
 		for len(batch)+len(notes) < w.cfg.MaxBatch {
+			if linger == nil {
+				// Nothing to wait for: take only what is queued.
+				select {
+				case c, ok := <-calls:
+					if !ok {
+						calls = nil
+						continue
+					}
+					add(c)
+					continue
+				case n, ok := <-noteq:
+					if !ok {
+						noteq = nil
+						continue
+					}
+					notes = append(notes, n)
+					continue
+				default:
+					break gather
+				}
+			}
 			select {
 			case c, ok := <-calls:
 				if !ok {
@@ -267,10 +309,15 @@ func (w *CallWriter) run() {
 					continue
 				}
 				notes = append(notes, n)
-			default:
-				break drain
+			case <-linger:
+				linger = nil
+				break gather
+			case <-closing:
+				// Write what is queued without waiting any longer.
+				closing, linger = nil, nil
 			}
 		}
+		timer.Stop() // Go 1.23 timers: no stale tick is left in timer.C
 		w.write(batch, notes)
 		clear(batch) // drop references to the strings until the next batch
 		clear(notes)

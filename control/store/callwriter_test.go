@@ -548,3 +548,99 @@ func BenchmarkCallWriterWithNotifications(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "records/s")
 }
+
+// countingSaver records the size of every batch it is given and saves it
+// into a real store.
+type countingSaver struct {
+	*SQLite
+	mu      sync.Mutex
+	batches []int
+}
+
+func (c *countingSaver) SaveCalls(ctx context.Context, calls []Call) error {
+	c.mu.Lock()
+	c.batches = append(c.batches, len(calls))
+	c.mu.Unlock()
+	return c.SQLite.SaveCalls(ctx, calls)
+}
+
+func (c *countingSaver) sizes() []int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.batches)
+}
+
+// TestCallWriterGroupCommit checks max_delay: records saved one after
+// another within the delay go out in one transaction, with a call's status
+// changes coalesced into its newest record; a record is written once the
+// delay has passed, without Close; and Close does not wait out a long delay.
+func TestCallWriterGroupCommit(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+	acct := NewSID("AC")
+
+	t.Run("batched and coalesced", func(t *testing.T) {
+		saver := &countingSaver{SQLite: s}
+		cfg := testWriterConfig()
+		cfg.MaxDelay = 300 * time.Millisecond
+		w, err := NewCallWriter(saver, cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		var calls []Call
+		for i := range 5 {
+			c := newCall(acct, CallQueued, t0)
+			c.SIPCallID = fmt.Sprint(i)
+			for _, st := range []string{CallQueued, CallRinging, CallInProgress} {
+				c.Status = st
+				if err := w.Save(ctx, c); err != nil {
+					t.Fatal(err)
+				}
+			}
+			calls = append(calls, c)
+		}
+		// Written after the delay, with no Close to push it.
+		deadline := time.Now().Add(5 * time.Second)
+		for w.Stats().Saved < 5 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if got := saver.sizes(); !slices.Equal(got, []int{5}) {
+			t.Errorf("batches %v, want one batch of 5 calls", got)
+		}
+		if st := w.Stats(); st.Saved != 5 || st.Coalesced != 10 {
+			t.Errorf("stats %+v, want 5 saved and 10 coalesced", st)
+		}
+		for _, c := range calls {
+			if got, err := s.Call(ctx, c.SID); err != nil || got.Status != CallInProgress {
+				t.Errorf("call %s: %q %v, want in-progress", c.SID, got.Status, err)
+			}
+		}
+	})
+
+	t.Run("close does not wait out the delay", func(t *testing.T) {
+		cfg := testWriterConfig()
+		cfg.MaxDelay = time.Hour
+		w, err := NewCallWriter(s, cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := newCall(acct, CallCompleted, t0)
+		if err := w.Save(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		closed := make(chan error, 1)
+		go func() { closed <- w.Close() }()
+		select {
+		case err := <-closed:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Close still waiting for the batch delay after 10 s")
+		}
+		if got, err := s.Call(ctx, c.SID); err != nil || got.Status != CallCompleted {
+			t.Errorf("record after Close: %q %v", got.Status, err)
+		}
+	})
+}

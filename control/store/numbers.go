@@ -61,7 +61,7 @@ var numberInsertCols = strings.ReplaceAll(numberCols, "n.", "")
 
 // CreatePhoneNumber implements PhoneNumbers.
 func (s *SQLite) CreatePhoneNumber(ctx context.Context, n PhoneNumber) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO incoming_phone_numbers(`+numberInsertCols+`)
+	_, err := s.execWrite(ctx, `INSERT INTO incoming_phone_numbers(`+numberInsertCols+`)
 		VALUES (`+placeholders(37)+`)`, numberArgs(n)...)
 	if err != nil {
 		return writeErr("create phone number", n.PhoneNumber, err)
@@ -103,7 +103,7 @@ func (s *SQLite) ListPhoneNumbers(ctx context.Context, f PhoneNumberFilter, p Pa
 
 // UpdatePhoneNumber implements PhoneNumbers.
 func (s *SQLite) UpdatePhoneNumber(ctx context.Context, n PhoneNumber) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE incoming_phone_numbers SET account_sid = ?, friendly_name = ?,
+	res, err := s.execWrite(ctx, `UPDATE incoming_phone_numbers SET account_sid = ?, friendly_name = ?,
 		api_version = ?, beta = ?, cap_voice = ?, cap_sms = ?, cap_mms = ?, cap_fax = ?,
 		voice_url = ?, voice_method = ?, voice_fallback_url = ?, voice_fallback_method = ?,
 		voice_application_sid = ?, voice_caller_id_lookup = ?, voice_receive_mode = ?,
@@ -127,13 +127,17 @@ func (s *SQLite) UpdatePhoneNumber(ctx context.Context, n PhoneNumber) error {
 
 // DeletePhoneNumber implements PhoneNumbers.
 func (s *SQLite) DeletePhoneNumber(ctx context.Context, accountSID, sid string) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM incoming_phone_numbers WHERE sid = ? AND account_sid = ?`, sid, accountSID)
+	res, err := s.execWrite(ctx, `DELETE FROM incoming_phone_numbers WHERE sid = ? AND account_sid = ?`, sid, accountSID)
 	return affected(res, err, "delete phone number", sid)
 }
 
 // LookupNumber implements PhoneNumbers: the number and its account in one
 // query, then the voice application when there is one.
 func (s *SQLite) LookupNumber(ctx context.Context, e164 string) (NumberRoute, error) {
+	return cached(s, cacheNumber, e164, func() (NumberRoute, error) { return s.lookupNumber(ctx, e164) })
+}
+
+func (s *SQLite) lookupNumber(ctx context.Context, e164 string) (NumberRoute, error) {
 	var r NumberRoute
 	var voiceApp, smsApp sql.NullString
 	var created, updated, acCreated, acUpdated int64

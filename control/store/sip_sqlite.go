@@ -33,7 +33,7 @@ func scanDomain(r rowScanner) (SIPDomain, error) {
 
 // CreateSIPDomain implements SIP.
 func (s *SQLite) CreateSIPDomain(ctx context.Context, d SIPDomain) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO sip_domains(sid, account_sid, api_version, domain_name,
+	_, err := s.execWrite(ctx, `INSERT INTO sip_domains(sid, account_sid, api_version, domain_name,
 		friendly_name, voice_url, voice_method, voice_fallback_url, voice_fallback_method,
 		voice_status_callback_url, voice_status_callback_method, sip_registration,
 		emergency_calling_enabled, secure, byoc_trunk_sid, emergency_caller_sid, date_created, date_updated)
@@ -57,7 +57,9 @@ func (s *SQLite) SIPDomain(ctx context.Context, sid string) (SIPDomain, error) {
 // SIPDomainByName implements SIP.
 func (s *SQLite) SIPDomainByName(ctx context.Context, name string) (SIPDomain, error) {
 	name = strings.ToLower(name)
-	return getOne(ctx, s.r, "sip domain", name, `SELECT `+domainCols+` FROM sip_domains d WHERE d.domain_name = ?`, scanDomain, name)
+	return cached(s, cacheDomain, name, func() (SIPDomain, error) {
+		return getOne(ctx, s.r, "sip domain", name, `SELECT `+domainCols+` FROM sip_domains d WHERE d.domain_name = ?`, scanDomain, name)
+	})
 }
 
 // ListSIPDomains implements SIP.
@@ -70,7 +72,7 @@ func (s *SQLite) ListSIPDomains(ctx context.Context, accountSID string, p Page) 
 
 // UpdateSIPDomain implements SIP.
 func (s *SQLite) UpdateSIPDomain(ctx context.Context, d SIPDomain) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE sip_domains SET api_version = ?, domain_name = ?,
+	res, err := s.execWrite(ctx, `UPDATE sip_domains SET api_version = ?, domain_name = ?,
 		friendly_name = ?, voice_url = ?, voice_method = ?, voice_fallback_url = ?, voice_fallback_method = ?,
 		voice_status_callback_url = ?, voice_status_callback_method = ?, sip_registration = ?,
 		emergency_calling_enabled = ?, secure = ?, byoc_trunk_sid = ?, emergency_caller_sid = ?,
@@ -84,7 +86,7 @@ func (s *SQLite) UpdateSIPDomain(ctx context.Context, d SIPDomain) error {
 
 // DeleteSIPDomain implements SIP; its mappings go with it (ON DELETE CASCADE).
 func (s *SQLite) DeleteSIPDomain(ctx context.Context, accountSID, sid string) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM sip_domains WHERE sid = ? AND account_sid = ?`, sid, accountSID)
+	res, err := s.execWrite(ctx, `DELETE FROM sip_domains WHERE sid = ? AND account_sid = ?`, sid, accountSID)
 	return affected(res, err, "delete sip domain", sid)
 }
 
@@ -100,7 +102,7 @@ func scanCredentialList(r rowScanner) (CredentialList, error) {
 
 // CreateCredentialList implements SIP.
 func (s *SQLite) CreateCredentialList(ctx context.Context, l CredentialList) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO sip_credential_lists(`+credentialListCols+`) VALUES (?,?,?,?,?)`,
+	_, err := s.execWrite(ctx, `INSERT INTO sip_credential_lists(`+credentialListCols+`) VALUES (?,?,?,?,?)`,
 		l.SID, l.AccountSID, l.FriendlyName, l.DateCreated.UnixNano(), l.DateUpdated.UnixNano())
 	if err != nil {
 		return writeErr("create credential list", l.SID, err)
@@ -124,14 +126,14 @@ func (s *SQLite) ListCredentialLists(ctx context.Context, accountSID string, p P
 
 // UpdateCredentialList implements SIP.
 func (s *SQLite) UpdateCredentialList(ctx context.Context, l CredentialList) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE sip_credential_lists SET friendly_name = ?, date_updated = ?
+	res, err := s.execWrite(ctx, `UPDATE sip_credential_lists SET friendly_name = ?, date_updated = ?
 		WHERE sid = ? AND account_sid = ?`, l.FriendlyName, l.DateUpdated.UnixNano(), l.SID, l.AccountSID)
 	return affected(res, err, "update credential list", l.SID)
 }
 
 // DeleteCredentialList implements SIP.
 func (s *SQLite) DeleteCredentialList(ctx context.Context, accountSID, sid string) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM sip_credential_lists WHERE sid = ? AND account_sid = ?`, sid, accountSID)
+	res, err := s.execWrite(ctx, `DELETE FROM sip_credential_lists WHERE sid = ? AND account_sid = ?`, sid, accountSID)
 	return affected(res, err, "delete credential list", sid)
 }
 
@@ -147,7 +149,7 @@ func scanCredential(r rowScanner) (Credential, error) {
 
 // CreateCredential implements SIP.
 func (s *SQLite) CreateCredential(ctx context.Context, c Credential) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO sip_credentials(`+credentialCols+`) VALUES (?,?,?,?,?,?,?,?,?)`,
+	_, err := s.execWrite(ctx, `INSERT INTO sip_credentials(`+credentialCols+`) VALUES (?,?,?,?,?,?,?,?,?)`,
 		c.SID, c.AccountSID, c.CredentialListSID, c.Username, c.Realm, c.HA1MD5, c.HA1SHA256,
 		c.DateCreated.UnixNano(), c.DateUpdated.UnixNano())
 	if err != nil {
@@ -171,7 +173,7 @@ func (s *SQLite) ListCredentials(ctx context.Context, credentialListSID string, 
 
 // UpdateCredential implements SIP.
 func (s *SQLite) UpdateCredential(ctx context.Context, c Credential) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE sip_credentials SET realm = ?, ha1_md5 = ?, ha1_sha256 = ?, date_updated = ?
+	res, err := s.execWrite(ctx, `UPDATE sip_credentials SET realm = ?, ha1_md5 = ?, ha1_sha256 = ?, date_updated = ?
 		WHERE sid = ? AND credential_list_sid = ?`,
 		c.Realm, c.HA1MD5, c.HA1SHA256, c.DateUpdated.UnixNano(), c.SID, c.CredentialListSID)
 	return affected(res, err, "update credential", c.SID)
@@ -179,7 +181,7 @@ func (s *SQLite) UpdateCredential(ctx context.Context, c Credential) error {
 
 // DeleteCredential implements SIP.
 func (s *SQLite) DeleteCredential(ctx context.Context, credentialListSID, sid string) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM sip_credentials WHERE sid = ? AND credential_list_sid = ?`, sid, credentialListSID)
+	res, err := s.execWrite(ctx, `DELETE FROM sip_credentials WHERE sid = ? AND credential_list_sid = ?`, sid, credentialListSID)
 	return affected(res, err, "delete credential", sid)
 }
 
@@ -200,7 +202,7 @@ func (s *SQLite) CreateCredentialListMapping(ctx context.Context, m CredentialLi
 	if !m.Purpose.Valid() {
 		return fmt.Errorf("create credential list mapping: purpose %q", m.Purpose)
 	}
-	_, err := s.w.ExecContext(ctx, `INSERT INTO sip_credential_list_mappings(domain_sid, credential_list_sid,
+	_, err := s.execWrite(ctx, `INSERT INTO sip_credential_list_mappings(domain_sid, credential_list_sid,
 		account_sid, purpose, date_created, date_updated) VALUES (?,?,?,?,?,?)`,
 		m.DomainSID, m.CredentialListSID, m.AccountSID, string(m.Purpose), m.DateCreated.UnixNano(), m.DateUpdated.UnixNano())
 	if err != nil {
@@ -226,13 +228,19 @@ func (s *SQLite) ListCredentialListMappings(ctx context.Context, domainSID strin
 
 // DeleteCredentialListMapping implements SIP.
 func (s *SQLite) DeleteCredentialListMapping(ctx context.Context, domainSID string, purpose AuthPurpose, credentialListSID string) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM sip_credential_list_mappings
+	res, err := s.execWrite(ctx, `DELETE FROM sip_credential_list_mappings
 		WHERE domain_sid = ? AND purpose = ? AND credential_list_sid = ?`, domainSID, string(purpose), credentialListSID)
 	return affected(res, err, "delete credential list mapping", credentialListSID)
 }
 
 // DomainCredential implements SIP.
 func (s *SQLite) DomainCredential(ctx context.Context, domainSID, username string, purpose AuthPurpose) (Credential, error) {
+	return cached(s, cacheCredential, domainSID+"\x00"+string(purpose)+"\x00"+username, func() (Credential, error) {
+		return s.domainCredential(ctx, domainSID, username, purpose)
+	})
+}
+
+func (s *SQLite) domainCredential(ctx context.Context, domainSID, username string, purpose AuthPurpose) (Credential, error) {
 	c, err := scanCredential(s.r.QueryRowContext(ctx, `SELECT c.sid, c.account_sid, c.credential_list_sid,
 		c.username, c.realm, c.ha1_md5, c.ha1_sha256, c.date_created, c.date_updated
 		FROM sip_credential_list_mappings m

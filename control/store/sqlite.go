@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -29,11 +30,19 @@ type Config struct {
 	// survives a process crash (not a power loss) of the last commits,
 	// "full" survives both at a cost per commit.
 	Synchronous string `yaml:"synchronous"`
+	// CacheTTL bounds how long a cached read (account, application, number
+	// route, SIP domain, credential) is used. Writes through this daemon
+	// invalidate the cache at once; the TTL only bounds how long a write by
+	// another process on the same file goes unseen. 0 turns the cache off.
+	CacheTTL time.Duration `yaml:"cache_ttl"`
+	// CacheEntries bounds the read cache; when full it starts over.
+	CacheEntries int `yaml:"cache_entries"`
 }
 
 // DefaultConfig is the store's configuration when none is given.
 func DefaultConfig() Config {
-	return Config{BusyTimeout: 5 * time.Second, ReadConnections: 4, Synchronous: "normal"}
+	return Config{BusyTimeout: 5 * time.Second, ReadConnections: 4, Synchronous: "normal",
+		CacheTTL: 10 * time.Second, CacheEntries: 16384}
 }
 
 // Validate names the first bad key.
@@ -44,6 +53,12 @@ func (c Config) Validate() error {
 	}
 	if c.ReadConnections < 1 {
 		errs = append(errs, fmt.Errorf("read_connections: must be at least 1 (got %d)", c.ReadConnections))
+	}
+	if c.CacheTTL < 0 {
+		errs = append(errs, fmt.Errorf("cache_ttl: must not be negative (got %s)", c.CacheTTL))
+	}
+	if c.CacheTTL > 0 && c.CacheEntries < 1 {
+		errs = append(errs, fmt.Errorf("cache_entries: must be at least 1 while cache_ttl is set (got %d)", c.CacheEntries))
 	}
 	switch c.Synchronous {
 	case "normal", "full":
@@ -82,6 +97,10 @@ type SQLite struct {
 	accountStmt, applicationStmt, lookupNumberStmt *sql.Stmt
 	migrated                                       []int
 	recovered                                      int64
+	// gen counts committed directory writes; cache entries loaded under an
+	// older generation are stale (cache.go).
+	gen   atomic.Uint64
+	cache *readCache
 }
 
 var _ Store = (*SQLite)(nil)
@@ -121,7 +140,7 @@ func Open(ctx context.Context, path string, cfg Config, opts ...Option) (*SQLite
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &SQLite{w: w, log: o.logger, now: o.now}
+	s := &SQLite{w: w, log: o.logger, now: o.now, cache: newReadCache(cfg.CacheTTL, cfg.CacheEntries)}
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -170,6 +189,15 @@ func Open(ctx context.Context, path string, cfg Config, opts ...Option) (*SQLite
 		s.log.Warn("calls left live by the previous run marked failed", "calls", s.recovered)
 	}
 	return s, nil
+}
+
+// execWrite runs a statement that changes the directory (accounts,
+// applications, numbers, SIP domains and credentials) and marks the read
+// cache stale once it is committed.
+func (s *SQLite) execWrite(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := s.w.ExecContext(ctx, query, args...)
+	s.changed()
+	return res, err
 }
 
 // Migrated returns the schema versions Open applied (empty when the file was

@@ -557,10 +557,22 @@ func TestSIDs(t *testing.T) {
 }
 
 // BenchmarkLookupNumber is the call path's per-INVITE lookup: number,
-// account and voice application.
+// account and voice application, from the read cache and from SQLite.
 func BenchmarkLookupNumber(b *testing.B) {
+	for _, ttl := range []time.Duration{DefaultConfig().CacheTTL, 0} {
+		name := "cached"
+		if ttl == 0 {
+			name = "sqlite"
+		}
+		b.Run(name, func(b *testing.B) { benchmarkLookupNumber(b, ttl) })
+	}
+}
+
+func benchmarkLookupNumber(b *testing.B, ttl time.Duration) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"), DefaultConfig())
+	cfg := DefaultConfig()
+	cfg.CacheTTL = ttl
+	s, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"), cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
