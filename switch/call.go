@@ -338,10 +338,21 @@ func (c *Call) finish(status string, sipCode int) {
 	rec := c.rec
 	c.mu.Unlock()
 
-	c.save(rec)
 	// A call canceled while still queued fires no callbacks (§3.4).
-	if !(status == StatusCanceled && rec.StartTime.IsZero()) {
+	if status == StatusCanceled && rec.StartTime.IsZero() || !c.wantsCallback(twiml.CallCompleted) {
+		c.save(rec)
+	} else if stored, err := c.sw.dir.SaveFinalCall(context.Background(), rec); err != nil {
+		c.log.Error("save call record", "err", err)
 		c.callback(twiml.CallCompleted, status, rec.SIPResponseCode)
+	} else {
+		// The completed callback goes out once the record is stored (a few
+		// ms: the writer's group commit); the call does not wait for it.
+		c.sw.wg.Add(1)
+		go func() {
+			defer c.sw.wg.Done()
+			<-stored
+			c.callback(twiml.CallCompleted, status, rec.SIPResponseCode)
+		}()
 	}
 	if c.leg != nil && c.sipLeg.owner == c {
 		c.leg.Unlink()
@@ -405,9 +416,14 @@ func (c *Call) params(status string) []webhook.Param {
 	return append(p, c.extra...)
 }
 
+// wantsCallback reports whether the call has a status callback for event.
+func (c *Call) wantsCallback(event twiml.CallEvents) bool {
+	return c.cb.url != "" && c.cb.events.Has(event)
+}
+
 // callback sends a status callback for event if the call subscribed to it.
 func (c *Call) callback(event twiml.CallEvents, status string, sipCode int) {
-	if c.cb.url == "" || !c.cb.events.Has(event) {
+	if !c.wantsCallback(event) {
 		return
 	}
 	seq := int(c.seq.Add(1) - 1)

@@ -25,6 +25,11 @@ type Directory interface {
 	// SaveCall stores a call record (insert or update by SID). It may queue
 	// the write, but must never lose a record it accepted.
 	SaveCall(ctx context.Context, rec CallRecord) error
+	// SaveFinalCall stores a call's last record like SaveCall and returns
+	// a channel closed once the record can be read back (through the
+	// control API): the completed status callback waits for it, so that an
+	// application fetching the call on that callback sees it completed.
+	SaveFinalCall(ctx context.Context, rec CallRecord) (<-chan struct{}, error)
 	// SaveNotification stores a warning or error met on a call (Twilio's
 	// Notifications), queued like SaveCall.
 	SaveNotification(ctx context.Context, n Notification) error

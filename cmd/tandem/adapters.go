@@ -78,6 +78,10 @@ func (d directory) SaveCall(ctx context.Context, rec callswitch.CallRecord) erro
 	return d.writer.Save(ctx, callToStore(rec))
 }
 
+func (d directory) SaveFinalCall(ctx context.Context, rec callswitch.CallRecord) (<-chan struct{}, error) {
+	return d.writer.SaveNotify(ctx, callToStore(rec))
+}
+
 func (d directory) SaveNotification(ctx context.Context, n callswitch.Notification) error {
 	log := store.NotificationError
 	if n.Warning {

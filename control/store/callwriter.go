@@ -103,7 +103,7 @@ type CallWriter struct {
 	records RecordSaver // nil when saver does not save notifications
 	cfg     CallWriterConfig
 	log     *slog.Logger
-	ch      chan Call
+	ch      chan queuedCall
 	notes   chan Notification
 	closing chan struct{}
 	done    chan struct{}
@@ -127,7 +127,7 @@ func NewCallWriter(saver CallSaver, cfg CallWriterConfig, logger *slog.Logger) (
 	}
 	w := &CallWriter{
 		saver: saver, cfg: cfg, log: logger,
-		ch:      make(chan Call, cfg.QueueSize),
+		ch:      make(chan queuedCall, cfg.QueueSize),
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
 	}
@@ -142,7 +142,26 @@ func NewCallWriter(saver CallSaver, cfg CallWriterConfig, logger *slog.Logger) (
 // Save queues a record. When the queue is full it waits for room (or for
 // ctx). After Close it returns ErrClosed.
 func (w *CallWriter) Save(ctx context.Context, c Call) error {
-	return enqueue(ctx, w, w.ch, c, "call", c.SID)
+	return enqueue(ctx, w, w.ch, queuedCall{c: c}, "call", c.SID)
+}
+
+// SaveNotify queues a record like Save and returns a channel that is
+// closed once the batch holding it has been committed (or, at Close, given
+// up on): what must not happen before the record can be read back (a
+// call's completed status callback) waits for it.
+func (w *CallWriter) SaveNotify(ctx context.Context, c Call) (<-chan struct{}, error) {
+	stored := make(chan struct{})
+	if err := enqueue(ctx, w, w.ch, queuedCall{c: c, stored: stored}, "call", c.SID); err != nil {
+		return nil, err
+	}
+	return stored, nil
+}
+
+// queuedCall is a record waiting in the writer's queue, with the channel
+// to close once it is written (SaveNotify; nil for Save).
+type queuedCall struct {
+	c      Call
+	stored chan struct{}
 }
 
 // SaveNotification queues a notification, filling an empty SID. One that
@@ -232,7 +251,12 @@ func (w *CallWriter) run() {
 		notes = make([]Notification, 0, w.cfg.MaxBatch)
 	}
 	index := make(map[string]int, w.cfg.MaxBatch)
-	add := func(c Call) {
+	var stored []chan struct{} // closed once the batch is written
+	add := func(q queuedCall) {
+		c := q.c
+		if q.stored != nil {
+			stored = append(stored, q.stored)
+		}
 		if i, ok := index[c.SID]; ok {
 			batch[i] = c
 			w.coalesced.Add(1)
@@ -319,8 +343,13 @@ func (w *CallWriter) run() {
 		}
 		timer.Stop() // Go 1.23 timers: no stale tick is left in timer.C
 		w.write(batch, notes)
+		for _, ch := range stored {
+			close(ch)
+		}
 		clear(batch) // drop references to the strings until the next batch
 		clear(notes)
+		clear(stored)
+		stored = stored[:0]
 	}
 }
 

@@ -618,6 +618,35 @@ func TestCallWriterGroupCommit(t *testing.T) {
 		}
 	})
 
+	t.Run("SaveNotify tells when the record can be read", func(t *testing.T) {
+		cfg := testWriterConfig()
+		cfg.MaxDelay = 50 * time.Millisecond
+		w, err := NewCallWriter(s, cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		for i := range 3 {
+			c := newCall(acct, CallInProgress, t0)
+			if err := w.Save(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			c.Status = CallCompleted
+			stored, err := w.SaveNotify(ctx, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-stored:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("call %d: not stored after 10 s", i)
+			}
+			if got, err := s.Call(ctx, c.SID); err != nil || got.Status != CallCompleted {
+				t.Errorf("call %d once stored: %q %v, want completed", i, got.Status, err)
+			}
+		}
+	})
+
 	t.Run("close does not wait out the delay", func(t *testing.T) {
 		cfg := testWriterConfig()
 		cfg.MaxDelay = time.Hour
