@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -29,6 +30,62 @@ const upsertCallSQL = `INSERT INTO calls(` + callCols + `)
 		queue_time = excluded.queue_time, trunk_sid = excluded.trunk_sid, group_sid = excluded.group_sid,
 		date_updated = excluded.date_updated`
 
+// updateLiveCallSQL rewrites a record this store inserted earlier, leaving
+// out the columns that never change (sid, account, parent, creation date):
+// SQLite then leaves the account and parent indexes alone, a fifth of the
+// cost of a status change. It matches no row when the record is not there,
+// and execCall falls back to the upsert.
+const updateLiveCallSQL = `UPDATE calls SET direction = ?, from_ = ?, to_ = ?,
+	from_formatted = ?, to_formatted = ?, status = ?, start_time = ?, end_time = ?,
+	duration = ?, answered_by = ?, forwarded_from = ?, caller_name = ?,
+	sip_call_id = ?, sip_response_code = ?, error_code = ?, error_message = ?,
+	phone_number_sid = ?, api_version = ?, queue_time = ?, trunk_sid = ?, group_sid = ?,
+	date_updated = ?
+	WHERE sid = ?`
+
+// liveRow is what the store remembers of a live call's row it wrote: the
+// columns updateLiveCallSQL leaves out.
+type liveRow struct{ account, parent string }
+
+// liveRows tracks the live calls whose rows this store wrote, so that their
+// next status change can take updateLiveCallSQL. It is bounded by the calls
+// live at once (a row leaves it with its terminal status); the cap only
+// guards against records that never reach one.
+type liveRows struct {
+	mu sync.Mutex
+	m  map[string]liveRow
+}
+
+const maxLiveRows = 1 << 20
+
+// plan reports whether c can take the narrow update.
+func (l *liveRows) plan(c *Call) bool {
+	l.mu.Lock()
+	r, ok := l.m[c.SID]
+	l.mu.Unlock()
+	return ok && r.account == c.AccountSID && r.parent == c.ParentCallSID
+}
+
+// committed records what a committed batch wrote.
+func (l *liveRows) committed(calls []Call) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.m == nil {
+		l.m = make(map[string]liveRow)
+	}
+	for i := range calls {
+		c := &calls[i]
+		if !CallLive(c.Status) {
+			delete(l.m, c.SID)
+			continue
+		}
+		if len(l.m) >= maxLiveRows {
+			clear(l.m)
+		}
+		l.m[c.SID] = liveRow{c.AccountSID, c.ParentCallSID}
+	}
+}
+
 func scanCall(r rowScanner) (Call, error) {
 	var c Call
 	var start, end, dur, queue sql.NullInt64
@@ -50,9 +107,10 @@ func (s *SQLite) SaveCalls(ctx context.Context, calls []Call) error {
 	return s.SaveRecords(ctx, calls, nil)
 }
 
-// execCall upserts one record with st (the prepared upsert in a
-// transaction); zero dates become now.
-func execCall(ctx context.Context, st *sql.Stmt, c *Call, now time.Time) error {
+// execCall writes one record in a transaction: with update (the prepared
+// updateLiveCallSQL) when narrow is set and the row is there, else with
+// upsert; zero dates become now.
+func execCall(ctx context.Context, upsert, update *sql.Stmt, narrow bool, c *Call, now time.Time) error {
 	created, updated := c.DateCreated, c.DateUpdated
 	if created.IsZero() {
 		created = now
@@ -60,7 +118,20 @@ func execCall(ctx context.Context, st *sql.Stmt, c *Call, now time.Time) error {
 	if updated.IsZero() {
 		updated = now
 	}
-	if _, err := st.ExecContext(ctx, c.SID, c.AccountSID, c.ParentCallSID, c.Direction, c.From, c.To,
+	if narrow {
+		res, err := update.ExecContext(ctx, c.Direction, c.From, c.To, c.FromFormatted, c.ToFormatted,
+			c.Status, nt(c.StartTime), nt(c.EndTime), nullInt(c.Duration), c.AnsweredBy, c.ForwardedFrom,
+			c.CallerName, c.SIPCallID, c.SIPResponseCode, c.ErrorCode, c.ErrorMessage, c.PhoneNumberSID,
+			c.APIVersion, nullInt(c.QueueTime), c.TrunkSID, c.GroupSID, updated.UnixNano(), c.SID)
+		if err != nil {
+			return fmt.Errorf("save call %s: %w", c.SID, err)
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 1 {
+			return nil
+		}
+		// Not there (deleted meanwhile): insert it.
+	}
+	if _, err := upsert.ExecContext(ctx, c.SID, c.AccountSID, c.ParentCallSID, c.Direction, c.From, c.To,
 		c.FromFormatted, c.ToFormatted, c.Status, nt(c.StartTime), nt(c.EndTime), nullInt(c.Duration),
 		c.AnsweredBy, c.ForwardedFrom, c.CallerName, c.SIPCallID, c.SIPResponseCode, c.ErrorCode,
 		c.ErrorMessage, c.PhoneNumberSID, c.APIVersion, nullInt(c.QueueTime), c.TrunkSID, c.GroupSID,

@@ -52,7 +52,7 @@ type CallWriterConfig struct {
 // DefaultCallWriterConfig sizes the queue for about two seconds of records
 // at 1000 new calls/s with two legs and three saves per leg.
 func DefaultCallWriterConfig() CallWriterConfig {
-	return CallWriterConfig{QueueSize: 16384, MaxBatch: 512, MaxDelay: 25 * time.Millisecond,
+	return CallWriterConfig{QueueSize: 16384, MaxBatch: 512, MaxDelay: 50 * time.Millisecond,
 		RetryInterval: 200 * time.Millisecond, CloseAttempts: 3}
 }
 

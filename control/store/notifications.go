@@ -144,9 +144,9 @@ func (s *SQLite) SaveRecords(ctx context.Context, calls []Call, notifications []
 	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
 	now := s.now().UTC()
 	if len(calls) > 0 {
-		st := tx.StmtContext(ctx, s.upsert)
+		upsert, update := tx.StmtContext(ctx, s.upsert), tx.StmtContext(ctx, s.updateLive)
 		for i := range calls {
-			if err := execCall(ctx, st, &calls[i], now); err != nil {
+			if err := execCall(ctx, upsert, update, s.live.plan(&calls[i]), &calls[i], now); err != nil {
 				return err
 			}
 		}
@@ -175,6 +175,7 @@ func (s *SQLite) SaveRecords(ctx context.Context, calls []Call, notifications []
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("save %d calls and %d notifications: commit: %w", len(calls), len(notes), err)
 	}
+	s.live.committed(calls)
 	return nil
 }
 

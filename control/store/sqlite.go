@@ -90,8 +90,10 @@ type SQLite struct {
 	w, r *sql.DB
 	log  *slog.Logger
 	now  func() time.Time
-	// upsert and insertNotification are the batch writer's statements.
-	upsert, insertNotification *sql.Stmt
+	// upsert, updateLive and insertNotification are the batch writer's
+	// statements; live tracks the rows updateLive may take.
+	upsert, updateLive, insertNotification *sql.Stmt
+	live                                   liveRows
 	// Reads on the call path and on every API request (authentication),
 	// prepared once: compiling the SQL is most of a lookup's cost.
 	accountStmt, applicationStmt, lookupNumberStmt *sql.Stmt
@@ -161,6 +163,10 @@ func Open(ctx context.Context, path string, cfg Config, opts ...Option) (*SQLite
 		s.Close()
 		return nil, fmt.Errorf("prepare call upsert: %w", err)
 	}
+	if s.updateLive, err = w.PrepareContext(ctx, updateLiveCallSQL); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("prepare call update: %w", err)
+	}
 	if s.insertNotification, err = w.PrepareContext(ctx, insertNotificationSQL); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("prepare notification insert: %w", err)
@@ -220,7 +226,7 @@ func (s *SQLite) SchemaVersion(ctx context.Context) (int, error) {
 // Close closes both pools.
 func (s *SQLite) Close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.upsert, s.insertNotification, s.accountStmt, s.applicationStmt, s.lookupNumberStmt} {
+	for _, st := range []*sql.Stmt{s.upsert, s.updateLive, s.insertNotification, s.accountStmt, s.applicationStmt, s.lookupNumberStmt} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

@@ -601,3 +601,66 @@ func benchmarkLookupNumber(b *testing.B, ttl time.Duration) {
 		}
 	}
 }
+
+// TestSaveCallsNarrowUpdate covers the status-change path of SaveCalls: a
+// live call's row written earlier is updated without its fixed columns,
+// and the record read back is the last one saved in every case, including
+// a row that disappeared behind the store's back and a record whose
+// account changed.
+func TestSaveCallsNarrowUpdate(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+	acct := NewSID("AC")
+	save := func(c Call) {
+		t.Helper()
+		if err := s.SaveCalls(ctx, []Call{c}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Call(ctx, c.SID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.DateCreated, got.DateUpdated = time.Time{}, time.Time{}
+		c.DateCreated, c.DateUpdated = time.Time{}, time.Time{}
+		if got != c {
+			t.Errorf("read back\n%+v\nwant\n%+v", got, c)
+		}
+		// The next save of a live call takes the narrow update.
+		if CallLive(c.Status) && !s.live.plan(&c) {
+			t.Errorf("live call %s (%s) not tracked for the narrow update", c.SID, c.Status)
+		}
+	}
+	tests := []struct {
+		name   string
+		change func(c *Call)
+		before func(c Call) // done to the database before the save
+	}{
+		{"ringing", func(c *Call) { c.Status = CallRinging }, nil},
+		{"answered", func(c *Call) {
+			c.Status, c.SIPCallID, c.SIPResponseCode = CallInProgress, "abc@127.0.0.1", 200
+		}, nil},
+		{"row deleted behind the store", func(c *Call) { c.ErrorCode, c.ErrorMessage = 12200, "schema warning" },
+			func(c Call) {
+				if _, err := s.w.ExecContext(ctx, `DELETE FROM calls WHERE sid = ?`, c.SID); err != nil {
+					t.Fatal(err)
+				}
+			}},
+		{"handed to another account", func(c *Call) { c.AccountSID, c.ParentCallSID = NewSID("AC"), NewSID("CA") }, nil},
+		{"completed", func(c *Call) {
+			c.Status, c.EndTime = CallCompleted, t0.Add(time.Minute)
+			c.Duration = sql.Null[int64]{V: 60, Valid: true}
+		}, nil},
+	}
+	c := newCall(acct, CallInitiated, t0)
+	save(c)
+	for _, tt := range tests {
+		if tt.before != nil {
+			tt.before(c)
+		}
+		tt.change(&c)
+		t.Run(tt.name, func(t *testing.T) { save(c) })
+	}
+	if n := len(s.live.m); n != 0 {
+		t.Errorf("%d live rows tracked after the call completed", n)
+	}
+}
