@@ -116,7 +116,7 @@ func (s *Stack) Dial(ctx context.Context, r DialRequest) (*OutboundCall, error) 
 	oc := &OutboundCall{
 		Dialog:   d,
 		req:      r,
-		updates:  make(chan DialUpdate, 8),
+		updates:  make(chan DialUpdate, 4),
 		cancelCh: make(chan struct{}),
 		done:     make(chan struct{}),
 		offer:    r.SDP,

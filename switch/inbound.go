@@ -19,16 +19,32 @@ const lookupTimeout = 5 * time.Second
 // way through", steps 2–5): resolve the dialled number to its application,
 // make the Call, ring, fetch the TwiML and run it. It runs on the stack's
 // goroutine for this call and returns when the call is over.
+//
+// The setup is in acceptInbound, so that the frames the call's goroutine
+// keeps for the call's whole life stay small: the setup's 1.4 KiB frame
+// made a held call's stack use over a quarter of 16 KiB, so the collector
+// never shrank it (16 KiB per held call instead of 8).
 func (s *Switch) HandleInvite(ic *sipstack.InboundCall) {
+	if c, doc := s.acceptInbound(ic); c != nil {
+		c.run(doc)
+	}
+}
+
+// acceptInbound routes an inbound INVITE and makes its Call, rings and
+// sets up the media; it returns the call and the document to run, or nil
+// when it has answered the INVITE itself.
+//
+//go:noinline
+func (s *Switch) acceptInbound(ic *sipstack.InboundCall) (*Call, *docSource) {
 	if s.draining.Load() {
 		_ = ic.Reject(503, "Service Unavailable", []sipstack.Header{{Name: "Retry-After", Value: "5"}})
-		return
+		return nil, nil
 	}
 	ctx, cancel := context.WithTimeout(ic.Context(), lookupTimeout)
 	route, acct, ok := s.routeInbound(ctx, ic)
 	cancel()
 	if !ok {
-		return
+		return nil, nil
 	}
 	s.stats.inbound.Add(1)
 	c := s.newCall(nil, DirectionInbound)
@@ -78,18 +94,18 @@ func (s *Switch) HandleInvite(ic *sipstack.InboundCall) {
 		c.log.Info("inbound media", "err", err)
 		c.warn(codeInternal, "media: "+err.Error(), 0)
 		c.reject(488, StatusFailed)
-		return
+		return nil, nil
 	}
 	// 180 Ringing while the TwiML is fetched (§0).
 	if err := ic.Progress(180, nil); err != nil {
 		c.log.Debug("180", "err", err)
 	}
 	c.setStatus(StatusRinging)
-	c.run(&docSource{
+	return c, &docSource{
 		url: route.Voice.VoiceURL, method: route.Voice.VoiceMethod,
 		fallbackURL: route.Voice.VoiceFallbackURL, fallbackMethod: route.Voice.VoiceFallbackMethod,
 		status: StatusRinging,
-	})
+	}
 }
 
 // routeInbound resolves the dialled number (the Request-URI's user) or the
