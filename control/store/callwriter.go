@@ -268,6 +268,21 @@ func (w *CallWriter) run() {
 	// A closed queue is set to nil, which a select never picks; the writer
 	// ends when both are closed and drained.
 	calls, noteq := w.ch, w.notes
+	// takeCall and takeNote file what a receive from either queue gave.
+	takeCall := func(c queuedCall, ok bool) {
+		if ok {
+			add(c)
+		} else {
+			calls = nil
+		}
+	}
+	takeNote := func(n Notification, ok bool) {
+		if ok {
+			notes = append(notes, n)
+		} else {
+			noteq = nil
+		}
+	}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -277,17 +292,12 @@ func (w *CallWriter) run() {
 		// Wait for the first record of a batch.
 		select {
 		case c, ok := <-calls:
-			if !ok {
-				calls = nil
-				continue
-			}
-			add(c)
+			takeCall(c, ok)
 		case n, ok := <-noteq:
-			if !ok {
-				noteq = nil
-				continue
-			}
-			notes = append(notes, n)
+			takeNote(n, ok)
+		}
+		if len(batch)+len(notes) == 0 {
+			continue // a queue was closed
 		}
 		// Take what else comes within MaxDelay (or is already queued), up
 		// to MaxBatch records; Close cuts the wait short.
@@ -303,38 +313,20 @@ func (w *CallWriter) run() {
 				// Nothing to wait for: take only what is queued.
 				select {
 				case c, ok := <-calls:
-					if !ok {
-						calls = nil
-						continue
-					}
-					add(c)
-					continue
+					takeCall(c, ok)
 				case n, ok := <-noteq:
-					if !ok {
-						noteq = nil
-						continue
-					}
-					notes = append(notes, n)
-					continue
+					takeNote(n, ok)
 				default:
 					break gather
 				}
+				continue
 			}
 			select {
 			case c, ok := <-calls:
-				if !ok {
-					calls = nil
-					continue
-				}
-				add(c)
+				takeCall(c, ok)
 			case n, ok := <-noteq:
-				if !ok {
-					noteq = nil
-					continue
-				}
-				notes = append(notes, n)
+				takeNote(n, ok)
 			case <-linger:
-				linger = nil
 				break gather
 			case <-closing:
 				// Write what is queued without waiting any longer.
