@@ -51,7 +51,26 @@ func sipgoClient(t *testing.T) *sipgo.Client {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ua.Close() })
-	c, err := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
+	// The client sends from a socket of the test's own, closed at cleanup:
+	// a connection sipgo creates by itself for a client can outlive
+	// ua.Close (its reference count goes negative and the reader is never
+	// stopped), which the leak check then reports.
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sipgo.NewServer(ua)
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = srv.ServeUDP(conn)
+	}()
+	t.Cleanup(func() { conn.Close(); <-served })
+	time.Sleep(20 * time.Millisecond) // let sipgo register the socket in its pool
+	c, err := sipgo.NewClient(ua, sipgo.WithClientConnectionAddr(conn.LocalAddr().String()), sipgo.WithClientHostname("127.0.0.1"))
 	if err != nil {
 		t.Fatal(err)
 	}
