@@ -56,17 +56,26 @@ func (d Direction) String() string {
 
 // ParseDirection parses an SDP direction attribute name.
 func ParseDirection(s string) (Direction, error) {
-	switch s {
-	case "sendrecv":
-		return SendRecv, nil
-	case "sendonly":
-		return SendOnly, nil
-	case "recvonly":
-		return RecvOnly, nil
-	case "inactive":
-		return Inactive, nil
+	if d, ok := direction(s); ok {
+		return d, nil
 	}
 	return 0, fmt.Errorf("direction %q: %w", s, ErrBadDirection)
+}
+
+// direction is ParseDirection without the error, which would cost an
+// allocation for each of the many attributes that are not a direction.
+func direction(name string) (Direction, bool) {
+	switch name {
+	case "sendrecv":
+		return SendRecv, true
+	case "sendonly":
+		return SendOnly, true
+	case "recvonly":
+		return RecvOnly, true
+	case "inactive":
+		return Inactive, true
+	}
+	return 0, false
 }
 
 // remote is an immutable destination: published with one atomic store so a

@@ -1,14 +1,16 @@
 package rtpengine
 
 import (
-	"bytes"
 	"fmt"
 	"hash/fnv"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Bounds on untrusted SDP (a SIP body is rarely over a few KiB).
@@ -69,30 +71,39 @@ func (a AudioStream) Hold() bool { return a.Addr.IsUnspecified() || a.Direction 
 
 type sdpLine struct {
 	typ byte
-	val string
+	val string // a substring of the body: the lines share one copy
 }
 
+// stackLines is how many lines the parsers split into an array on their
+// own stack; a plain SIP offer or answer has a dozen or two.
+const stackLines = 32
+
 // splitSDP checks the grammar every line shares ("x=value", RFC 4566 §5)
-// and splits the body. CRLF and bare LF are both accepted (§5 asks parsers
-// to be lenient on that).
-func splitSDP(b []byte) ([]sdpLine, error) {
+// and splits the body, appending to lines (grown once if too small). CRLF
+// and bare LF are both accepted (§5 asks parsers to be lenient on that).
+func splitSDP(b []byte, lines []sdpLine) ([]sdpLine, error) {
 	if len(b) == 0 {
 		return nil, fmt.Errorf("%w: empty body", ErrSDP)
 	}
 	if len(b) > maxSDPSize {
 		return nil, fmt.Errorf("%w: %d bytes (max %d)", ErrSDP, len(b), maxSDPSize)
 	}
-	var lines []sdpLine
-	for n := 1; len(b) > 0; n++ {
-		var raw []byte
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			raw, b = b[:i], b[i+1:]
+	// One copy of the body, which the lines' values (and what the caller
+	// keeps of them) slice.
+	s := string(b)
+	if n := min(strings.Count(s, "\n")+1, maxSDPLines); n > cap(lines)-len(lines) {
+		lines = append(make([]sdpLine, 0, len(lines)+n), lines...)
+	}
+	for n := 1; len(s) > 0; n++ {
+		var raw string
+		if i := strings.IndexByte(s, '\n'); i >= 0 {
+			raw, s = s[:i], s[i+1:]
 		} else {
-			raw, b = b, nil
+			raw, s = s, ""
 		}
-		raw = bytes.TrimSuffix(raw, []byte{'\r'})
+		raw = strings.TrimSuffix(raw, "\r")
 		if len(raw) == 0 {
-			if len(b) == 0 {
+			if len(s) == 0 {
 				break
 			}
 			return nil, fmt.Errorf("%w: line %d: empty line", ErrSDP, n)
@@ -103,12 +114,12 @@ func splitSDP(b []byte) ([]sdpLine, error) {
 		if len(raw) < 2 || raw[1] != '=' || raw[0] < 'a' || raw[0] > 'z' {
 			return nil, fmt.Errorf("%w: line %d: not of the form x=value", ErrSDP, n)
 		}
-		for _, c := range raw[2:] {
-			if c < 0x20 && c != '\t' || c == 0x7f {
+		for i := 2; i < len(raw); i++ {
+			if c := raw[i]; c < 0x20 && c != '\t' || c == 0x7f {
 				return nil, fmt.Errorf("%w: line %d: control character", ErrSDP, n)
 			}
 		}
-		lines = append(lines, sdpLine{typ: raw[0], val: string(raw[2:])})
+		lines = append(lines, sdpLine{typ: raw[0], val: raw[2:]})
 	}
 	if len(lines) == 0 || lines[0].typ != 'v' || lines[0].val != "0" {
 		return nil, fmt.Errorf("%w: must start with v=0", ErrSDP)
@@ -116,12 +127,65 @@ func splitSDP(b []byte) ([]sdpLine, error) {
 	return lines, nil
 }
 
+// splitFields splits s around runs of white space exactly as strings.Fields
+// does, but into f rather than a new slice: it stores the first len(f)
+// fields and returns how many there are in all. The fields are substrings
+// of s, so an array on the caller's stack can hold them.
+func splitFields(s string, f []string) int {
+	n, start := 0, -1
+	for i, r := range s {
+		switch {
+		case !isSpace(r):
+			if start < 0 {
+				start = i
+			}
+		case start >= 0:
+			if n < len(f) {
+				f[n] = s[start:i]
+			}
+			n++
+			start = -1
+		}
+	}
+	if start >= 0 {
+		if n < len(f) {
+			f[n] = s[start:]
+		}
+		n++
+	}
+	return n
+}
+
+// isSpace is unicode.IsSpace with the ASCII case (all but always) inline.
+func isSpace(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r == ' ' || '\t' <= r && r <= '\r'
+	}
+	return unicode.IsSpace(r)
+}
+
 // parseConnection parses "IN IP4 addr[/ttl]" (RFC 4566 §5.7). Only IP
 // literals are accepted: the relay must know where to send.
 func parseConnection(v string) (netip.Addr, error) {
-	f := strings.Fields(v)
-	if len(f) != 3 || f[0] != "IN" || (f[1] != "IP4" && f[1] != "IP6") {
+	var f [3]string
+	if splitFields(v, f[:]) != 3 {
 		return netip.Addr{}, fmt.Errorf("%w: c=%q: want IN IP4|IP6 address", ErrSDP, v)
+	}
+	return connectionAddr(v, f)
+}
+
+// connectionAddr checks the three fields of a connection address (see
+// parseConnection). v is the text they came from, for errors; empty means
+// the fields joined by single spaces (a=rtcp, RFC 3605).
+func connectionAddr(v string, f [3]string) (netip.Addr, error) {
+	text := func() string {
+		if v == "" {
+			return f[0] + " " + f[1] + " " + f[2]
+		}
+		return v
+	}
+	if f[0] != "IN" || (f[1] != "IP4" && f[1] != "IP6") {
+		return netip.Addr{}, fmt.Errorf("%w: c=%q: want IN IP4|IP6 address", ErrSDP, text())
 	}
 	a := f[2]
 	if i := strings.IndexByte(a, '/'); i >= 0 {
@@ -129,17 +193,18 @@ func parseConnection(v string) (netip.Addr, error) {
 	}
 	ip, err := netip.ParseAddr(a)
 	if err != nil {
-		return netip.Addr{}, fmt.Errorf("%w: c=%q: %v", ErrSDP, v, err)
+		return netip.Addr{}, fmt.Errorf("%w: c=%q: %v", ErrSDP, text(), err)
 	}
 	if ip.Zone() != "" || (f[1] == "IP4") != ip.Is4() {
-		return netip.Addr{}, fmt.Errorf("%w: c=%q: address does not match %s", ErrSDP, v, f[1])
+		return netip.Addr{}, fmt.Errorf("%w: c=%q: address does not match %s", ErrSDP, text(), f[1])
 	}
 	return ip, nil
 }
 
 func parseMediaLine(v string) (MediaLine, error) {
-	f := strings.Fields(v)
-	if len(f) < 4 {
+	var f [8]string
+	n := splitFields(v, f[:])
+	if n < 4 {
 		return MediaLine{}, fmt.Errorf("%w: m=%q: want media port proto fmt...", ErrSDP, v)
 	}
 	port := f[1]
@@ -153,7 +218,17 @@ func parseMediaLine(v string) (MediaLine, error) {
 	if err != nil {
 		return MediaLine{}, fmt.Errorf("%w: m=%q: bad port", ErrSDP, v)
 	}
-	return MediaLine{Type: f[0], Port: int(p), Proto: f[2], Formats: f[3:]}, nil
+	// The formats outlive the parse: one slice, sized once.
+	var formats []string
+	if n <= len(f) {
+		formats = make([]string, n-3)
+		copy(formats, f[3:n])
+	} else {
+		all := make([]string, n)
+		splitFields(v, all)
+		formats = all[3:]
+	}
+	return MediaLine{Type: f[0], Port: int(p), Proto: f[2], Formats: formats}, nil
 }
 
 // ParseSDP validates an SDP body and describes its audio stream. A body
@@ -161,18 +236,39 @@ func parseMediaLine(v string) (MediaLine, error) {
 // ErrNoAudio; anything malformed returns an error wrapping ErrSDP (the SIP
 // layer answers 488 or 400).
 func ParseSDP(body []byte) (*SessionDescription, error) {
-	lines, err := splitSDP(body)
+	d := &SessionDescription{}
+	var buf [stackLines]sdpLine
+	if _, err := parseSDP(body, d, buf[:0]); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// parseSDP is ParseSDP into d. It also returns the body's lines (appended
+// to lines) so that RewriteSDP does not split the body again.
+func parseSDP(body []byte, d *SessionDescription, lines []sdpLine) ([]sdpLine, error) {
+	lines, err := splitSDP(body, lines)
 	if err != nil {
 		return nil, err
 	}
-	d := &SessionDescription{}
+	nm := 0
+	for _, ln := range lines {
+		if ln.typ == 'm' {
+			nm++
+		}
+	}
+	if nm > 0 {
+		d.Media = make([]MediaLine, 0, min(nm, maxMedia))
+	}
 	sessDir := SendRecv
 	var seenO, seenS bool
 	audio := -1
 	var mediaConn netip.Addr
 	var rtcpAttr string
 	mediaDir := Direction(255)
-	rtpmap := map[string]uint32{}
+	// clockRate is from the audio section's rtpmap of its first payload
+	// type (0: none); the other payload types' rates are not used.
+	var clockRate uint32
 	cur := -1
 	finishAudio := func() error {
 		if cur != audio || audio < 0 {
@@ -193,19 +289,20 @@ func ParseSDP(body []byte) (*SessionDescription, error) {
 		rtcpPort := uint32(a.Port) + 1
 		rtcpIP := a.Addr
 		if rtcpAttr != "" {
-			f := strings.Fields(rtcpAttr)
+			var f [4]string
+			n := splitFields(rtcpAttr, f[:])
 			p, err := strconv.ParseUint(f[0], 10, 16)
 			if err != nil || p == 0 {
 				return fmt.Errorf("%w: a=rtcp:%q: bad port", ErrSDP, rtcpAttr)
 			}
 			rtcpPort = uint32(p)
-			if len(f) >= 4 {
-				ip, err := parseConnection(strings.Join(f[1:4], " "))
+			if n >= 4 {
+				ip, err := connectionAddr("", [3]string(f[1:4]))
 				if err != nil {
 					return err
 				}
 				rtcpIP = ip
-			} else if len(f) != 1 {
+			} else if n != 1 {
 				return fmt.Errorf("%w: a=rtcp:%q: want port [IN IP4|IP6 address]", ErrSDP, rtcpAttr)
 			}
 		}
@@ -214,18 +311,16 @@ func ParseSDP(body []byte) (*SessionDescription, error) {
 		}
 		a.RTCP = netip.AddrPortFrom(rtcpIP, uint16(rtcpPort))
 		a.ClockRate = 8000
-		if len(a.PayloadTypes) > 0 {
-			if r, ok := rtpmap[strconv.Itoa(int(a.PayloadTypes[0]))]; ok {
-				a.ClockRate = r
-			}
+		if clockRate != 0 {
+			a.ClockRate = clockRate
 		}
 		return nil
 	}
 	for _, ln := range lines {
 		switch ln.typ {
 		case 'o':
-			f := strings.Fields(ln.val)
-			if len(f) != 6 {
+			var f [6]string
+			if splitFields(ln.val, f[:]) != 6 {
 				return nil, fmt.Errorf("%w: o= needs 6 fields", ErrSDP)
 			}
 			d.OriginUsername, d.OriginSession, d.OriginVersion = f[0], f[1], f[2]
@@ -263,6 +358,7 @@ func ParseSDP(body []byte) (*SessionDescription, error) {
 				d.Audio.Index = cur
 				d.Audio.Port = uint16(m.Port)
 				d.Audio.Proto = m.Proto
+				d.Audio.PayloadTypes = make([]uint8, 0, len(m.Formats))
 				for _, fm := range m.Formats {
 					pt, err := strconv.ParseUint(fm, 10, 7)
 					if err != nil {
@@ -273,7 +369,7 @@ func ParseSDP(body []byte) (*SessionDescription, error) {
 			}
 		case 'a':
 			name, val, _ := strings.Cut(ln.val, ":")
-			if dir, err := ParseDirection(name); err == nil && val == "" {
+			if dir, ok := direction(name); ok && val == "" {
 				if cur < 0 {
 					sessDir = dir
 				} else if cur == audio {
@@ -293,19 +389,31 @@ func ParseSDP(body []byte) (*SessionDescription, error) {
 			case "rtcp-mux":
 				d.Audio.RTCPMux = true
 			case "rtpmap":
+				// "pt encoding/rate[/params]" (RFC 4566 §6); every rtpmap of
+				// the audio section is checked.
 				pt, enc, ok := strings.Cut(val, " ")
 				if !ok {
 					return nil, fmt.Errorf("%w: a=rtpmap:%q", ErrSDP, val)
 				}
-				parts := strings.Split(enc, "/")
-				if len(parts) < 2 {
+				_, rate, ok := strings.Cut(enc, "/")
+				if !ok {
 					return nil, fmt.Errorf("%w: a=rtpmap:%q: no clock rate", ErrSDP, val)
 				}
-				r, err := strconv.ParseUint(parts[1], 10, 32)
+				rate, _, _ = strings.Cut(rate, "/")
+				r, err := strconv.ParseUint(rate, 10, 32)
 				if err != nil || r == 0 {
 					return nil, fmt.Errorf("%w: a=rtpmap:%q: bad clock rate", ErrSDP, val)
 				}
-				rtpmap[pt] = uint32(r)
+				// The rtpmap lines follow the m= line, so the payload
+				// types are known. The first one is matched as text with
+				// its decimal form ("08" is not 8); the last rtpmap for it
+				// wins.
+				if pts := d.Audio.PayloadTypes; len(pts) > 0 {
+					var b [3]byte
+					if string(strconv.AppendUint(b[:0], uint64(pts[0]), 10)) == pt {
+						clockRate = uint32(r)
+					}
+				}
 			}
 		}
 	}
@@ -318,7 +426,7 @@ func ParseSDP(body []byte) (*SessionDescription, error) {
 	if audio < 0 {
 		return nil, ErrNoAudio
 	}
-	return d, nil
+	return lines, nil
 }
 
 // Origin is the o= line tandem presents on one leg (RFC 4566 §5.2): its
@@ -333,12 +441,18 @@ type Origin struct {
 
 var originSeq atomic.Uint64
 
-// ipLine renders "IN IP4 a" / "IN IP6 a".
-func ipLine(a netip.Addr) string {
+// appendIPLine appends "IN IP4 a" / "IN IP6 a".
+func appendIPLine(b []byte, a netip.Addr) []byte {
 	if a.Is4() {
-		return "IN IP4 " + a.String()
+		b = append(b, "IN IP4 "...)
+	} else {
+		b = append(b, "IN IP6 "...)
 	}
-	return "IN IP6 " + a.String()
+	if !a.IsValid() {
+		// AppendTo writes nothing for the zero Addr; String spells it.
+		return append(b, a.String()...)
+	}
+	return a.AppendTo(b)
 }
 
 // addressAttrs are attributes that carry the far side's addresses (ICE,
@@ -352,6 +466,11 @@ func addressAttr(name string) bool {
 	return false
 }
 
+// rewriteSlack is room in RewriteSDP's output beyond the body's length: our
+// v=/o= lines (written last) and an a=rtcp line, so that the result is
+// usually one allocation.
+const rewriteSlack = 256
+
 // RewriteSDP rewrites body so that its audio stream points at local: the
 // c= lines carry local.IP, the audio m= port is local.Port and a=rtcp names
 // local.RTCPPort (RFC 3605). ICE attributes and candidates are removed so
@@ -361,14 +480,21 @@ func addressAttr(name string) bool {
 // line is origin's; its version rises when the result differs from the
 // previous one. Malformed SDP returns an error wrapping ErrSDP.
 func RewriteSDP(body []byte, local Endpoint, origin *Origin) ([]byte, error) {
-	d, err := ParseSDP(body)
+	var d SessionDescription
+	var buf [stackLines]sdpLine
+	lines, err := parseSDP(body, &d, buf[:0])
 	if err != nil {
 		return nil, err
 	}
-	lines, _ := splitSDP(body)
-	conn := "c=" + ipLine(local.IP) + "\r\n"
 	sessionConn := d.Connection.IsValid()
-	var out, rest bytes.Buffer
+	// Everything after the o= line is written first: the o= version
+	// depends on it. The v= and o= lines are inserted in front at the end.
+	out := make([]byte, 0, len(body)+rewriteSlack)
+	appendConn := func() {
+		out = append(out, "c="...)
+		out = appendIPLine(out, local.IP)
+		out = append(out, "\r\n"...)
+	}
 	cur := -1
 	connDone, rtcpDone := true, true
 	// Within a media section RFC 4566 §5 orders m=, i=, c=, b=, k=, a=:
@@ -376,11 +502,15 @@ func RewriteSDP(body []byte, local Endpoint, origin *Origin) ([]byte, error) {
 	// first a= (or at the end of the section).
 	finishSection := func(next byte) {
 		if !connDone && next != 'i' {
-			rest.WriteString(conn)
+			appendConn()
 			connDone = true
 		}
 		if !rtcpDone && (next == 'a' || next == 'm' || next == 0) {
-			fmt.Fprintf(&rest, "a=rtcp:%d %s\r\n", local.RTCPPort, ipLine(local.IP))
+			out = append(out, "a=rtcp:"...)
+			out = strconv.AppendUint(out, uint64(local.RTCPPort), 10)
+			out = append(out, ' ')
+			out = appendIPLine(out, local.IP)
+			out = append(out, "\r\n"...)
 			rtcpDone = true
 		}
 	}
@@ -393,17 +523,27 @@ func RewriteSDP(body []byte, local Endpoint, origin *Origin) ([]byte, error) {
 			continue // written below
 		case 'c':
 			if cur < 0 {
-				rest.WriteString(conn)
+				appendConn()
 			}
 			continue
 		case 'm':
 			cur++
 			m := d.Media[cur]
-			port := 0
+			port := uint16(0)
 			if cur == d.Audio.Index {
-				port = int(local.Port)
+				port = local.Port
 			}
-			fmt.Fprintf(&rest, "m=%s %d %s %s\r\n", m.Type, port, m.Proto, strings.Join(m.Formats, " "))
+			out = append(out, "m="...)
+			out = append(out, m.Type...)
+			out = append(out, ' ')
+			out = strconv.AppendUint(out, uint64(port), 10)
+			out = append(out, ' ')
+			out = append(out, m.Proto...)
+			for _, f := range m.Formats {
+				out = append(out, ' ')
+				out = append(out, f...)
+			}
+			out = append(out, "\r\n"...)
 			// Every section gets a c= of ours when there is no session-level
 			// one (a media c= of the far side must not survive).
 			connDone = sessionConn
@@ -415,13 +555,15 @@ func RewriteSDP(body []byte, local Endpoint, origin *Origin) ([]byte, error) {
 				continue
 			}
 		}
-		rest.WriteString(string(ln.typ) + "=" + ln.val + "\r\n")
+		out = append(out, ln.typ, '=')
+		out = append(out, ln.val...)
+		out = append(out, "\r\n"...)
 	}
 	if cur >= 0 {
 		finishSection(0)
 	}
 	h := fnv.New64a()
-	h.Write(rest.Bytes())
+	h.Write(out)
 	sum := h.Sum64()
 	if origin.SessionID == 0 {
 		origin.SessionID = uint64(time.Now().Unix())<<20 | originSeq.Add(1)&0xfffff
@@ -435,8 +577,15 @@ func RewriteSDP(body []byte, local Endpoint, origin *Origin) ([]byte, error) {
 	if user == "" {
 		user = "tandem"
 	}
-	out.WriteString("v=0\r\n")
-	fmt.Fprintf(&out, "o=%s %d %d %s\r\n", user, origin.SessionID, origin.Version, ipLine(local.IP))
-	out.Write(rest.Bytes())
-	return out.Bytes(), nil
+	var hdr [128]byte
+	head := append(hdr[:0], "v=0\r\no="...)
+	head = append(head, user...)
+	head = append(head, ' ')
+	head = strconv.AppendUint(head, origin.SessionID, 10)
+	head = append(head, ' ')
+	head = strconv.AppendUint(head, origin.Version, 10)
+	head = append(head, ' ')
+	head = appendIPLine(head, local.IP)
+	head = append(head, "\r\n"...)
+	return slices.Insert(out, 0, head...), nil
 }

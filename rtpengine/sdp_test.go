@@ -72,6 +72,7 @@ func TestParseSDPCases(t *testing.T) {
 		{"control character", base + "c=IN IP4 192.0.2.1\r\ns=a\x00b\r\nm=audio 4000 RTP/AVP 0\r\n", ErrSDP, "", "", 0},
 		{"empty line inside", base + "\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP 0\r\n", ErrSDP, "", "", 0},
 		{"not RTP", base + "c=IN IP4 192.0.2.1\r\nm=audio 4000 udptl t38\r\n", ErrSDP, "", "", 0},
+		{"blank rtcp", base + "c=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP 0\r\na=rtcp: \r\n", ErrSDP, "", "", 0}, // used to panic
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d, err := ParseSDP([]byte(tc.body))
@@ -169,5 +170,42 @@ func TestLegRewriteKeepsEndpointAcrossReinvites(t *testing.T) {
 	d2, _ := ParseSDP(second)
 	if d1.Audio.RTP() != d2.Audio.RTP() || d1.Audio.RTP() != l.Local().RTP() {
 		t.Fatalf("endpoint moved: %s then %s", d1.Audio.RTP(), d2.Audio.RTP())
+	}
+}
+
+// sippOffer is what SIPp's uac scenario offers: the common case on the call
+// path, so the benchmarks below measure it.
+const sippOffer = "v=0\r\n" +
+	"o=user1 53655765 2353687637 IN IP4 127.0.0.1\r\n" +
+	"s=-\r\n" +
+	"c=IN IP4 127.0.0.1\r\n" +
+	"t=0 0\r\n" +
+	"m=audio 6000 RTP/AVP 0 8 101\r\n" +
+	"a=rtpmap:0 PCMU/8000\r\n" +
+	"a=rtpmap:8 PCMA/8000\r\n" +
+	"a=rtpmap:101 telephone-event/8000\r\n" +
+	"a=fmtp:101 0-15\r\n" +
+	"a=ptime:20\r\n" +
+	"a=sendrecv\r\n"
+
+func BenchmarkParseSDP(b *testing.B) {
+	body := []byte(sippOffer)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseSDP(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRewriteSDP(b *testing.B) {
+	body := []byte(sippOffer)
+	local := Endpoint{IP: netip.MustParseAddr("203.0.113.5"), Port: 30000, RTCPPort: 30001}
+	var o Origin
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := RewriteSDP(body, local, &o); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
