@@ -77,72 +77,79 @@ func buildOffer(names []string) []byte {
 
 var errNoCommonCodec = errors.New("no audio codec in the offer")
 
-// sdpSection locates the first audio media section of an SDP body: the
-// lines before it, its lines, and the lines after it.
+// sdpSection locates the first audio media section of an SDP body: its
+// lines are lines[a:b]; the lines before it and after it stay as they are.
+// The lines are substrings of one copy of the body (this runs for every
+// call, so it allocates as little as it can).
 type sdpSection struct {
-	head, audio, tail []string
+	lines []string
+	a, b  int
 }
+
+func (s sdpSection) audio() []string { return s.lines[s.a:s.b] }
 
 func splitSections(body []byte) (sdpSection, error) {
 	// Split as the media core's parser does: on LF, each line losing one
 	// trailing CR (RFC 4566 §5 asks for leniency about CRLF).
-	lines := strings.Split(strings.TrimRight(string(body), "\n"), "\n")
+	text := strings.TrimRight(string(body), "\n")
+	lines := make([]string, 0, strings.Count(text, "\n")+1)
+	for {
+		l, rest, more := strings.Cut(text, "\n")
+		lines = append(lines, strings.TrimSuffix(l, "\r"))
+		if !more {
+			break
+		}
+		text = rest
+	}
+	s := sdpSection{lines: lines, a: -1, b: len(lines)}
 	for i, l := range lines {
-		lines[i] = strings.TrimSuffix(l, "\r")
-	}
-	var s sdpSection
-	state := 0 // 0 head, 1 audio, 2 tail
-	for _, l := range lines {
-		if strings.HasPrefix(l, "m=") {
-			switch {
-			case state == 0 && strings.HasPrefix(l, "m=audio ") && !strings.HasPrefix(l, "m=audio 0 "):
-				state = 1
-			case state == 1:
-				state = 2
+		if !strings.HasPrefix(l, "m=") {
+			continue
+		}
+		if s.a < 0 {
+			if strings.HasPrefix(l, "m=audio ") && !strings.HasPrefix(l, "m=audio 0 ") {
+				s.a = i
 			}
-		}
-		switch state {
-		case 0:
-			s.head = append(s.head, l)
-		case 1:
-			s.audio = append(s.audio, l)
-		default:
-			s.tail = append(s.tail, l)
+		} else {
+			s.b = i
+			break
 		}
 	}
-	if len(s.audio) == 0 {
+	if s.a < 0 {
 		return s, errNoCommonCodec
 	}
 	return s, nil
 }
 
-func (s sdpSection) bytes() []byte {
-	var b bytes.Buffer
-	for _, part := range [][]string{s.head, s.audio, s.tail} {
-		for _, l := range part {
-			b.WriteString(l)
-			b.WriteString("\r\n")
-		}
-	}
-	return b.Bytes()
-}
+// rtpmap is one a=rtpmap line: payload type and encoding ("PCMU/8000").
+type rtpmap struct{ pt, enc string }
 
-// rtpmaps reads a=rtpmap lines of a media section: payload type → encoding
-// name (lower case) and clock rate.
-func rtpmaps(lines []string) map[string]string {
-	m := map[string]string{}
+// rtpmaps reads the a=rtpmap lines of a media section.
+func rtpmaps(lines []string) []rtpmap {
+	var m []rtpmap
 	for _, l := range lines {
 		if v, ok := strings.CutPrefix(l, "a=rtpmap:"); ok {
+			if m == nil {
+				m = make([]rtpmap, 0, len(lines))
+			}
 			pt, enc, _ := strings.Cut(v, " ")
-			m[pt] = strings.ToLower(enc)
+			m = append(m, rtpmap{pt, enc})
 		}
 	}
 	return m
 }
 
-// isTelephoneEvent reports whether pt is telephone-event in this section.
-func isTelephoneEvent(maps map[string]string, pt string) bool {
-	return strings.HasPrefix(maps[pt], "telephone-event/")
+// isTelephoneEvent reports whether pt is telephone-event in this section
+// (encoding names are case-insensitive, RFC 4566 §6). Should a payload type
+// have two rtpmap lines, the last one counts.
+func isTelephoneEvent(maps []rtpmap, pt string) bool {
+	const te = "telephone-event/"
+	for i := len(maps) - 1; i >= 0; i-- {
+		if m := maps[i]; m.pt == pt {
+			return len(m.enc) >= len(te) && strings.EqualFold(m.enc[:len(te)], te)
+		}
+	}
+	return false
 }
 
 // pinCodec keeps, in the first audio section, only the first audio payload
@@ -156,24 +163,28 @@ func pinCodec(body []byte, answer bool) ([]byte, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	f := strings.Fields(s.audio[0])
+	audio := s.audio()
+	f := strings.Fields(audio[0])
 	if len(f) < 4 {
-		return nil, "", fmt.Errorf("m=%q: %w", s.audio[0], errNoCommonCodec)
+		return nil, "", fmt.Errorf("m=%q: %w", audio[0], errNoCommonCodec)
 	}
-	maps := rtpmaps(s.audio)
-	var keep []string
+	maps := rtpmaps(audio)
 	chosen := ""
 	for _, pt := range f[3:] {
-		switch {
-		case isTelephoneEvent(maps, pt):
-			keep = append(keep, pt)
-		case chosen == "":
+		if !isTelephoneEvent(maps, pt) {
 			chosen = pt
-			keep = append([]string{pt}, keep...)
+			break
 		}
 	}
 	if chosen == "" {
 		return nil, "", errNoCommonCodec
+	}
+	keep := make([]string, 1, len(f)-3)
+	keep[0] = chosen
+	for _, pt := range f[3:] {
+		if isTelephoneEvent(maps, pt) {
+			keep = append(keep, pt)
+		}
 	}
 	return restrictSection(s, f, keep, answer), chosen, nil
 }
@@ -186,18 +197,15 @@ func offerLike(body []byte, pts []string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := strings.Fields(s.audio[0])
+	audio := s.audio()
+	f := strings.Fields(audio[0])
 	if len(f) < 4 {
 		return nil, errNoCommonCodec
 	}
-	maps := rtpmaps(s.audio)
-	offered := map[string]bool{}
-	for _, pt := range f[3:] {
-		offered[pt] = true
-	}
+	maps := rtpmaps(audio)
 	var keep []string
 	for _, pt := range pts {
-		if offered[pt] {
+		if contains(f[3:], pt) {
 			keep = append(keep, pt)
 		}
 	}
@@ -219,11 +227,12 @@ func audioFormats(body []byte) []string {
 	if err != nil {
 		return nil
 	}
-	f := strings.Fields(s.audio[0])
+	audio := s.audio()
+	f := strings.Fields(audio[0])
 	if len(f) < 4 {
 		return nil
 	}
-	maps := rtpmaps(s.audio)
+	maps := rtpmaps(audio)
 	var out []string
 	for _, pt := range f[3:] {
 		if !isTelephoneEvent(maps, pt) {
@@ -233,14 +242,35 @@ func audioFormats(body []byte) []string {
 	return out
 }
 
+// restrictSection writes the body back with the audio section's m= line
+// listing keep (mfields is that line split in fields) and without the
+// format attributes of the other payload types.
 func restrictSection(s sdpSection, mfields []string, keep []string, answer bool) []byte {
-	kept := map[string]bool{}
-	for _, pt := range keep {
-		kept[pt] = true
+	n := 0
+	for _, l := range s.lines {
+		n += len(l) + 2
 	}
-	out := []string{strings.Join(append(append([]string{}, mfields[:3]...), keep...), " ")}
-	for _, l := range s.audio[1:] {
-		if pt, ok := attrPayloadType(l); ok && !kept[pt] {
+	b := make([]byte, 0, n)
+	line := func(l string) {
+		b = append(b, l...)
+		b = append(b, "\r\n"...)
+	}
+	for _, l := range s.lines[:s.a] {
+		line(l)
+	}
+	for i, f := range mfields[:3] {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, f...)
+	}
+	for _, pt := range keep {
+		b = append(b, ' ')
+		b = append(b, pt...)
+	}
+	b = append(b, "\r\n"...)
+	for _, l := range s.lines[s.a+1 : s.b] {
+		if pt, ok := attrPayloadType(l); ok && !contains(keep, pt) {
 			continue
 		}
 		if answer {
@@ -251,10 +281,12 @@ func restrictSection(s sdpSection, mfields []string, keep []string, answer bool)
 				l = "a=sendonly"
 			}
 		}
-		out = append(out, l)
+		line(l)
 	}
-	s.audio = out
-	return s.bytes()
+	for _, l := range s.lines[s.b:] {
+		line(l)
+	}
+	return b
 }
 
 // attrPayloadType returns the payload type a format-specific attribute
