@@ -3,6 +3,7 @@ package callswitch
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"log/slog"
@@ -31,15 +32,21 @@ var (
 	errTransferred  = errors.New("transferred by REFER")
 )
 
-// newSID returns a Twilio-shaped SID: two letters and 32 lowercase hex
-// digits from crypto/rand.
-func newSID(prefix string) string {
+// newCallSID returns a Twilio-shaped call SID: "CA" and 32 lowercase hex
+// digits. The first 16 are the creation time in Unix nanoseconds and the
+// last 16 come from crypto/rand, so SIDs stay unique and unguessable but
+// sort by creation: the store's index on the SID then grows at its end
+// instead of touching a random page for every record, which made each call
+// record cost about 2.5 times as much to write (control/store
+// BenchmarkCallRecordWorkload).
+func newCallSID(now time.Time) string {
 	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
+	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixNano()))
+	if _, err := rand.Read(b[8:]); err != nil {
 		panic("crypto/rand: " + err.Error()) // the kernel's CSPRNG does not fail
 	}
 	var out [34]byte
-	copy(out[:2], prefix)
+	copy(out[:2], "CA")
 	hex.Encode(out[2:], b[:])
 	return string(out[:])
 }
@@ -150,7 +157,7 @@ func (l *sipLeg) setAnswered() {
 
 // newCall registers a live call leg.
 func (s *Switch) newCall(parent *Call, direction string) *Call {
-	c := &Call{sw: s, sid: newSID("CA"), parent: parent, direction: direction, jar: webhook.NewCookieJar(), done: make(chan struct{})}
+	c := &Call{sw: s, sid: newCallSID(time.Now()), parent: parent, direction: direction, jar: webhook.NewCookieJar(), done: make(chan struct{})}
 	c.sipLeg = &sipLeg{owner: c}
 	c.ctx, c.cancel = context.WithCancelCause(context.Background())
 	now := s.now()

@@ -673,3 +673,67 @@ func TestCallWriterGroupCommit(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkCallRecordWorkload writes call records the way the switch does
+// under load, on a table that already holds 100k calls: each batch carries
+// 20 new calls (a parent and its outbound-dial child, both live) and ends
+// the 20 calls of ten batches earlier. It compares random SIDs with the
+// switch's time-ordered ones (creation time, then random digits), whose
+// index entries land at the end of the SID index.
+func BenchmarkCallRecordWorkload(b *testing.B) {
+	var seq atomic.Int64
+	ordered := func(string) string {
+		// The switch's layout: 16 hex digits of time, 16 random ones.
+		return fmt.Sprintf("CA%016x%s", time.Now().UnixNano()+seq.Add(1), NewSID("CA")[18:])
+	}
+	for _, bc := range []struct {
+		name string
+		sid  func(string) string
+	}{{"random", NewSID}, {"time-ordered", ordered}} {
+		b.Run(bc.name, func(b *testing.B) {
+			ctx := context.Background()
+			s, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"), DefaultConfig())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			acct := NewSID("AC")
+			calls := func(status string) []Call {
+				out := make([]Call, 0, 40)
+				for range 20 {
+					p := newCall(acct, status, t0)
+					p.SID = bc.sid("CA")
+					c := newCall(acct, status, t0)
+					c.SID, c.ParentCallSID, c.Direction = bc.sid("CA"), p.SID, "outbound-dial"
+					out = append(out, p, c)
+				}
+				return out
+			}
+			for range 2500 {
+				if err := s.SaveCalls(ctx, calls(CallCompleted)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var live [][]Call
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				started := calls(CallInProgress)
+				batch := slices.Clone(started)
+				live = append(live, started)
+				if len(live) > 10 {
+					ended := live[0]
+					live = live[1:]
+					for i := range ended {
+						ended[i].Status = CallCompleted
+					}
+					batch = append(batch, ended...)
+				}
+				if err := s.SaveCalls(ctx, batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/1e3/float64(b.N*20), "µs/call")
+		})
+	}
+}
