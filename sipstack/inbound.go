@@ -111,12 +111,24 @@ func (c *InboundCall) releaseSlot() {
 // runInbound sends 100 Trying, runs the handler, and makes sure the INVITE
 // transaction ends: a default answer if the handler gave none, then the ACK
 // of a failure answer.
+//
+// The handler runs for the whole call, so this frame stays on a held call's
+// stack: the work before and after it runs in frames of their own, which
+// keeps the stack small enough for the collector to shrink it.
 func (s *Stack) runInbound(c *InboundCall) {
+	sendTrying(c)
+	s.handler(c)
+	s.endInbound(c)
+}
+
+//go:noinline
+func sendTrying(c *InboundCall) {
 	trying := sip.NewResponseFromRequest(c.req, 100, "Trying", nil)
 	_ = c.tx.Respond(trying)
+}
 
-	s.handler(c)
-
+//go:noinline
+func (s *Stack) endInbound(c *InboundCall) {
 	c.mu.Lock()
 	final := c.final
 	c.mu.Unlock()

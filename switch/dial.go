@@ -59,35 +59,18 @@ type dialOutcome struct {
 
 // dialVerb carries out <Dial>. It returns the action document when the Dial
 // has an action, ended when the call is over.
+//
+// A bridged call waits in bridge for as long as it lasts, so the frames
+// below it stay small (the outcome is on the heap, the dialling and the
+// action request run in frames that are gone by then): the collector then
+// shrinks the goroutine's stack, which is most of a held call's memory.
 func (c *Call) dialVerb(ctx context.Context, d *twiml.Dial, docURL string, first bool) (*docSource, bool, error) {
-	if len(d.Targets) == 1 {
-		if app, ok := d.Targets[0].(*twiml.Application); ok {
-			out := c.applicationDial(ctx, d, app, docURL)
-			return c.afterDial(ctx, d, docURL, out)
-		}
-	}
-	targets := c.resolveTargets(d, docURL)
-	if !d.AnswerOnBridge {
-		// Without answerOnBridge the caller is answered first (§0) and
-		// hears the ringing from tandem's side.
-		if err := c.answer(ctx); err != nil {
-			c.log.Debug("answer before dial", "err", err)
-			return nil, true, nil
-		}
-	}
-	var out dialOutcome
-	if d.Sequential {
-		for i := range targets {
-			out = c.dialGroup(ctx, d, targets[i:i+1], nil)
-			if out.bridged || ctx.Err() != nil {
-				break
-			}
-		}
-	} else {
-		out = c.dialGroup(ctx, d, targets, nil)
+	out := c.dial(ctx, d, docURL)
+	if out == nil {
+		return nil, true, nil
 	}
 	if out.bridged {
-		if next, handled := c.bridge(ctx, d, docURL, &out); handled {
+		if next, handled := c.bridge(ctx, d, docURL, out); handled {
 			// An inbound REFER took the call elsewhere: its referUrl TwiML
 			// replaces the Dial's action (§5.1).
 			return next, next == nil, nil
@@ -96,8 +79,44 @@ func (c *Call) dialVerb(ctx context.Context, d *twiml.Dial, docURL string, first
 	return c.afterDial(ctx, d, docURL, out)
 }
 
+// dial rings the Dial's targets (or hands the call to an <Application>)
+// and returns the outcome; nil when the caller could not be answered.
+//
+//go:noinline
+func (c *Call) dial(ctx context.Context, d *twiml.Dial, docURL string) *dialOutcome {
+	out := new(dialOutcome)
+	if len(d.Targets) == 1 {
+		if app, ok := d.Targets[0].(*twiml.Application); ok {
+			*out = c.applicationDial(ctx, d, app, docURL)
+			return out
+		}
+	}
+	targets := c.resolveTargets(d, docURL)
+	if !d.AnswerOnBridge {
+		// Without answerOnBridge the caller is answered first (§0) and
+		// hears the ringing from tandem's side.
+		if err := c.answer(ctx); err != nil {
+			c.log.Debug("answer before dial", "err", err)
+			return nil
+		}
+	}
+	if d.Sequential {
+		for i := range targets {
+			*out = c.dialGroup(ctx, d, targets[i:i+1], nil)
+			if out.bridged || ctx.Err() != nil {
+				break
+			}
+		}
+	} else {
+		*out = c.dialGroup(ctx, d, targets, nil)
+	}
+	return out
+}
+
 // afterDial requests the Dial's action (or lets the document continue).
-func (c *Call) afterDial(ctx context.Context, d *twiml.Dial, docURL string, out dialOutcome) (*docSource, bool, error) {
+//
+//go:noinline
+func (c *Call) afterDial(ctx context.Context, d *twiml.Dial, docURL string, out *dialOutcome) (*docSource, bool, error) {
 	if !out.bridged && out.sipCode != 0 {
 		c.mu.Lock()
 		c.dialFailCode = out.sipCode
@@ -138,7 +157,7 @@ func (c *Call) finishedNow() bool {
 }
 
 // params are the Dial action parameters (§2.2).
-func (o dialOutcome) params() []webhook.Param {
+func (o *dialOutcome) params() []webhook.Param {
 	p := []webhook.Param{{Name: "DialCallStatus", Value: o.status}}
 	if o.child != nil {
 		p = append(p,
@@ -626,53 +645,77 @@ func (l *dialLeg) outcome() dialOutcome {
 // passes, the call is redirected or hung up through the API, or an inbound
 // REFER transfers it. handled reports that a REFER took the call elsewhere:
 // next is then the referUrl's document to run (nil: the call is over).
+// The REFER handling and the teardown run in their own frames, so that the
+// frame waiting here for the whole call stays small (see dialVerb).
 func (c *Call) bridge(ctx context.Context, d *twiml.Dial, docURL string, out *dialOutcome) (next *docSource, handled bool) {
-	child := out.child
 	limit := d.TimeLimit
 	if c.timeLimit > 0 && c.timeLimit < limit {
 		limit = c.timeLimit
 	}
 	timer := time.NewTimer(limit)
-	defer timer.Stop()
 	refers := make(chan *referRequest, 1)
-	setBridgeHooks(c, child, d, refers)
+	setBridgeHooks(c, out.child, d, refers)
 	var after func(dialOutcome) *docSource
 	for {
 		calleeGone := false
 		select {
-		case <-child.ctx.Done():
+		case <-out.child.ctx.Done():
 			calleeGone = true
 		case <-ctx.Done():
 		case <-timer.C:
 		case rr := <-refers:
-			res := c.transfer(ctx, d, docURL, child, rr)
-			if res.cont {
-				if res.newChild != nil {
-					child = res.newChild
-					out.child = child
-					after = res.after
-					setBridgeHooks(c, child, d, refers)
-				}
-				continue
+			if next, done := c.referDuringBridge(ctx, d, docURL, out, rr, refers, &after); done {
+				timer.Stop()
+				return next, true
 			}
-			out.duration = child.duration()
-			return res.next, true
+			continue
 		}
-		clearHooks(c, child)
-		c.leg.Unlink()
-		if calleeGone && child.out != nil {
-			// The callee hung up: its BYE's X- headers are DialSipHeader_*.
-			out.finalHdrs = child.out.End().Headers
-			child.end(errRemoteHangup)
-		} else {
-			// The caller hung up, the time limit passed, or the call was
-			// redirected or ended through the API: tandem hangs up the callee.
-			child.end(errBridgeEnded)
-		}
-		out.duration = child.duration()
-		if after != nil && c.ctx.Err() == nil {
-			return after(*out), true
-		}
-		return nil, after != nil
+		timer.Stop()
+		return c.unbridge(out, calleeGone, after)
 	}
+}
+
+// referDuringBridge carries out an inbound REFER received while bridged.
+// done reports that the bridge is over (next is then what the call runs);
+// otherwise the bridge goes on, perhaps with a new callee in out.child and
+// a new after.
+//
+//go:noinline
+func (c *Call) referDuringBridge(ctx context.Context, d *twiml.Dial, docURL string, out *dialOutcome, rr *referRequest,
+	refers chan *referRequest, after *func(dialOutcome) *docSource) (next *docSource, done bool) {
+	res := c.transfer(ctx, d, docURL, out.child, rr)
+	if res.cont {
+		if res.newChild != nil {
+			out.child = res.newChild
+			*after = res.after
+			setBridgeHooks(c, out.child, d, refers)
+		}
+		return nil, false
+	}
+	out.duration = out.child.duration()
+	return res.next, true
+}
+
+// unbridge ends a bridge: the legs are unlinked and the callee hung up
+// (unless it hung up itself). calleeGone reports the callee's hangup.
+//
+//go:noinline
+func (c *Call) unbridge(out *dialOutcome, calleeGone bool, after func(dialOutcome) *docSource) (*docSource, bool) {
+	child := out.child
+	clearHooks(c, child)
+	c.leg.Unlink()
+	if calleeGone && child.out != nil {
+		// The callee hung up: its BYE's X- headers are DialSipHeader_*.
+		out.finalHdrs = child.out.End().Headers
+		child.end(errRemoteHangup)
+	} else {
+		// The caller hung up, the time limit passed, or the call was
+		// redirected or ended through the API: tandem hangs up the callee.
+		child.end(errBridgeEnded)
+	}
+	out.duration = child.duration()
+	if after != nil && c.ctx.Err() == nil {
+		return after(*out), true
+	}
+	return nil, after != nil
 }

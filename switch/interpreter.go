@@ -135,8 +135,7 @@ func (c *Call) run(src *docSource) {
 	first := true
 	for src != nil {
 		if docs++; docs > c.sw.cfg.MaxDocuments {
-			c.warn(codeInternal, fmt.Sprintf("more than %d documents: ending the call (redirect loop?)", c.sw.cfg.MaxDocuments), 0)
-			c.end(nil)
+			c.tooManyDocuments()
 			return
 		}
 		docCtx, cancel := context.WithCancelCause(c.ctx)
@@ -144,17 +143,12 @@ func (c *Call) run(src *docSource) {
 		c.docCancel = cancel
 		c.mu.Unlock()
 
-		resp, docURL, err := c.fetch(docCtx, src)
+		resp, docURL, err := c.fetchDocument(docCtx, src)
 		if err == nil {
-			for _, w := range resp.Warnings {
-				c.warn(w.Code, w.Message, w.Line)
-			}
 			src, err = c.execute(docCtx, resp, docURL, first)
 		}
 		first = false
-		cause := context.Cause(docCtx)
-		cancel(nil)
-		if next := c.takeRedirect(cause); next != nil {
+		if next := c.takeRedirect(docCtx, cancel); next != nil {
 			src = next
 			continue
 		}
@@ -163,14 +157,7 @@ func (c *Call) run(src *docSource) {
 			return
 		}
 		if err != nil {
-			var de *errDocument
-			if errors.As(err, &de) {
-				c.warn(de.code, de.msg, de.line)
-				c.appError(de)
-				return
-			}
-			c.log.Error("twiml", "err", err)
-			c.end(err)
+			c.documentFailed(err)
 			return
 		}
 	}
@@ -179,8 +166,52 @@ func (c *Call) run(src *docSource) {
 	c.end(nil)
 }
 
-// takeRedirect returns a pending REST redirect when cause is one.
-func (c *Call) takeRedirect(cause error) *docSource {
+// tooManyDocuments ends a call that fetched more documents than allowed.
+// It and documentFailed run in their own frames: run's frame stays on a
+// held call's stack for the whole call (see dialVerb).
+//
+//go:noinline
+func (c *Call) tooManyDocuments() {
+	c.warn(codeInternal, fmt.Sprintf("more than %d documents: ending the call (redirect loop?)", c.sw.cfg.MaxDocuments), 0)
+	c.end(nil)
+}
+
+// documentFailed ends a call whose document could not be fetched, parsed
+// or carried out.
+//
+//go:noinline
+func (c *Call) documentFailed(err error) {
+	var de *errDocument
+	if errors.As(err, &de) {
+		c.warn(de.code, de.msg, de.line)
+		c.appError(de)
+		return
+	}
+	c.log.Error("twiml", "err", err)
+	c.end(err)
+}
+
+// fetchDocument fetches and parses a document and records its warnings.
+// It and takeRedirect keep their locals out of run's frame, which stays on
+// a held call's stack for the whole call (see dialVerb).
+//
+//go:noinline
+func (c *Call) fetchDocument(ctx context.Context, src *docSource) (*twiml.Response, string, error) {
+	resp, docURL, err := c.fetch(ctx, src)
+	if err != nil {
+		return nil, "", err
+	}
+	for _, w := range resp.Warnings {
+		c.warn(w.Code, w.Message, w.Line)
+	}
+	return resp, docURL, nil
+}
+
+// takeRedirect ends a document's context and returns a pending REST
+// redirect when that is why the document ended.
+func (c *Call) takeRedirect(docCtx context.Context, cancel context.CancelCauseFunc) *docSource {
+	cause := context.Cause(docCtx)
+	cancel(nil)
 	if !errors.Is(cause, errRedirect) {
 		return nil
 	}
@@ -222,11 +253,7 @@ func (c *Call) execute(ctx context.Context, resp *twiml.Response, docURL string,
 				return next, err
 			}
 		case *twiml.Redirect:
-			u, err := webhook.ResolveURL(docURL, v.URL)
-			if err != nil {
-				return nil, &errDocument{code: 11100, msg: fmt.Sprintf("<Redirect> URL %q: %v", v.URL, err), line: v.Line}
-			}
-			return &docSource{url: u, method: v.Method}, nil
+			return redirectVerb(docURL, v)
 		case *twiml.Hangup:
 			if len(v.Parameters) > 0 {
 				c.returnParams(v.Parameters)
@@ -283,4 +310,16 @@ func (c *Call) pause(ctx context.Context, p *twiml.Pause) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// redirectVerb is the document a <Redirect> leads to (in its own frame, as
+// tooManyDocuments).
+//
+//go:noinline
+func redirectVerb(docURL string, v *twiml.Redirect) (*docSource, error) {
+	u, err := webhook.ResolveURL(docURL, v.URL)
+	if err != nil {
+		return nil, &errDocument{code: 11100, msg: fmt.Sprintf("<Redirect> URL %q: %v", v.URL, err), line: v.Line}
+	}
+	return &docSource{url: u, method: v.Method}, nil
 }
