@@ -50,10 +50,10 @@ args=(
 	-pin "${PIN:-split}"
 	-hold-calls "${HOLD_CALLS:-10000}"
 	-hold-runtimes "${HOLD_RUNTIMES:-default,400/512MiB}"
-	-gc-percent "${GC_PERCENT:-400}"
-	-memory-limit "${MEMORY_LIMIT:-1GiB}"
+	-gc-percent "${GC_PERCENT:-0}"
+	-memory-limit "${MEMORY_LIMIT:-}"
 	-results "${RESULTS-bench/sip/RESULTS.md}"
 )
 # shellcheck disable=SC2086
-CPS_COMMAND="${CPS_COMMAND:-bench/sip/run.sh (RATES=${RATES:-default} DURATION=${DURATION:-15s} RUNS=${RUNS:-3} PIN=${PIN:-split} GC_PERCENT=${GC_PERCENT:-400} MEMORY_LIMIT=${MEMORY_LIMIT:-1GiB})}" \
+CPS_COMMAND="${CPS_COMMAND:-bench/sip/run.sh (RATES=${RATES:-default} DURATION=${DURATION:-15s} RUNS=${RUNS:-3} PIN=${PIN:-split} GC_PERCENT=${GC_PERCENT:-0} MEMORY_LIMIT=${MEMORY_LIMIT:-none})}" \
 	"$bin/cps" "${args[@]}" ${CPS_ARGS:-}
