@@ -65,6 +65,13 @@ type dialOutcome struct {
 // action request run in frames that are gone by then): the collector then
 // shrinks the goroutine's stack, which is most of a held call's memory.
 func (c *Call) dialVerb(ctx context.Context, d *twiml.Dial, docURL string, first bool) (*docSource, bool, error) {
+	if len(d.Targets) == 1 {
+		if app, ok := d.Targets[0].(*twiml.Application); ok {
+			// A hand-off has no bridge of its own: the other application's
+			// TwiML ran on this leg.
+			return c.handOff(ctx, d, docURL, app)
+		}
+	}
 	out := c.dial(ctx, d, docURL)
 	if out == nil {
 		return nil, true, nil
@@ -79,18 +86,20 @@ func (c *Call) dialVerb(ctx context.Context, d *twiml.Dial, docURL string, first
 	return c.afterDial(ctx, d, docURL, out)
 }
 
-// dial rings the Dial's targets (or hands the call to an <Application>)
-// and returns the outcome; nil when the caller could not be answered.
+// handOff carries out <Dial><Application> and then the Dial's action.
+//
+//go:noinline
+func (c *Call) handOff(ctx context.Context, d *twiml.Dial, docURL string, app *twiml.Application) (*docSource, bool, error) {
+	out := c.applicationDial(ctx, d, app, docURL)
+	return c.afterDial(ctx, d, docURL, &out)
+}
+
+// dial rings the Dial's targets and returns the outcome; nil when the
+// caller could not be answered.
 //
 //go:noinline
 func (c *Call) dial(ctx context.Context, d *twiml.Dial, docURL string) *dialOutcome {
 	out := new(dialOutcome)
-	if len(d.Targets) == 1 {
-		if app, ok := d.Targets[0].(*twiml.Application); ok {
-			*out = c.applicationDial(ctx, d, app, docURL)
-			return out
-		}
-	}
 	targets := c.resolveTargets(d, docURL)
 	if !d.AnswerOnBridge {
 		// Without answerOnBridge the caller is answered first (§0) and
