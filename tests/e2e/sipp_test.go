@@ -383,7 +383,9 @@ const uasTemplate = `<?xml version="1.0" encoding="ISO-8859-1" ?>
 </scenario>
 `
 
-// commonTemplates are the pieces every scenario shares.
+// commonTemplates are the pieces scenarios share: "ok" answers the last
+// request with 200; "callerAnswered" is the carrier's INVITE to .Service,
+// answered and ACKed (the media and REFER scenarios start with it).
 const commonTemplates = `{{define "ok"}}  <send>
     <![CDATA[
 
@@ -393,6 +395,41 @@ const commonTemplates = `{{define "ok"}}  <send>
       [last_To:]
       [last_Call-ID:]
       [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>{{end}}
+{{define "callerAnswered"}}  <send retrans="500">
+    <![CDATA[
+
+      INVITE sip:{{.Service}}@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "Carrier" <sip:+14155550100@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:{{.Service}}@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: sip:caller@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+{{sdp "caller" 0}}
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200" rrs="true"/>
+  <send>
+    <![CDATA[
+
+      ACK [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "Carrier" <sip:+14155550100@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:{{.Service}}@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Contact: sip:caller@[local_ip]:[local_port]
+      Max-Forwards: 70
       Content-Length: 0
 
     ]]>
