@@ -70,6 +70,21 @@ type RuntimeConfig struct {
 	MemoryLimit string `yaml:"memory_limit"`
 	// GCPercent is like GOGC; 0 leaves the runtime default.
 	GCPercent int `yaml:"gc_percent"`
+	// SteadySysmon keeps the Go runtime's monitor thread (sysmon) on its
+	// backed-off polling, at most every 10 ms while it has nothing to do,
+	// instead of letting it sleep whenever no goroutine runs. A sleeping
+	// sysmon is woken by the next system call and then polls every 20 µs
+	// for a while, so a daemon that goes idle between packets pays for
+	// sysmon's wake-ups, nanosleeps and context switches on every busy
+	// spell: ~20 % of the CPU per call at 500 calls/s (bench/sip). tandem
+	// gets this by re-executing itself once at start with
+	// GODEBUG=schedtrace=2147483647, which also prints a one-line scheduler
+	// summary on stderr at most once every 24.8 days (and a scheduler dump
+	// if the runtime ever crashes). A schedtrace already in GODEBUG is left
+	// as it is. The price: a system call that blocks (a slow disk under
+	// the store) may hold its P up to ~10 ms before the runtime lets other
+	// goroutines use it, which matters only with GOMAXPROCS 1.
+	SteadySysmon bool `yaml:"steady_sysmon"`
 }
 
 // ShutdownConfig bounds how long SIGTERM waits.
@@ -90,7 +105,7 @@ func DefaultConfig() Config {
 		DataDir:  "./var",
 		Log:      LogConfig{Format: "json", Level: "info"},
 		Admin:    AdminConfig{Listen: "127.0.0.1:9090", Pprof: true},
-		Runtime:  RuntimeConfig{},
+		Runtime:  RuntimeConfig{SteadySysmon: true},
 		Shutdown: ShutdownConfig{HTTPTimeout: 10 * time.Second, HTTPGrace: 500 * time.Millisecond, DrainTimeout: 60 * time.Second},
 		Store:    StoreConfig{Config: store.DefaultConfig(), CallWriter: store.DefaultCallWriterConfig()},
 		API:      control.DefaultConfig(),

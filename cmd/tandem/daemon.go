@@ -68,6 +68,7 @@ func runDaemon(args []string, e env) int {
 		fmt.Fprintf(e.stderr, "tandem: %v\n", err)
 		return 1
 	}
+	applySteadySysmon(cfg, e, "tandem")
 	log, err := newLogger(cfg.Log, e.stderr)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "tandem: %v\n", err)

@@ -25,7 +25,10 @@ import (
 var version = "dev"
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.Getenv, os.LookupEnv))
+	os.Exit(runEnv(os.Args[1:], env{
+		stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, lookupEnv: os.LookupEnv,
+		environ: os.Environ, reexec: execSelf,
+	}))
 }
 
 // env is how the daemon reads its environment (injected for tests).
@@ -33,10 +36,18 @@ type env struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	lookupEnv      func(string) (string, bool)
+	// environ lists the whole environment and reexec replaces the process
+	// with a fresh run of the same binary under environ (returning only on
+	// failure); both are nil in tests that call run, which never re-execute.
+	environ func() []string
+	reexec  func(environ []string) error
 }
 
 func run(args []string, stdout, stderr io.Writer, getenv func(string) string, lookupEnv func(string) (string, bool)) int {
-	e := env{stdout: stdout, stderr: stderr, getenv: getenv, lookupEnv: lookupEnv}
+	return runEnv(args, env{stdout: stdout, stderr: stderr, getenv: getenv, lookupEnv: lookupEnv})
+}
+
+func runEnv(args []string, e env) int {
 	cmd := ""
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
@@ -49,14 +60,14 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string, lo
 	case "media":
 		return runMediaCommand(args, e)
 	case "version":
-		fmt.Fprintf(stdout, "tandem %s\n", version)
+		fmt.Fprintf(e.stdout, "tandem %s\n", version)
 		return 0
 	case "help":
-		usage(stdout)
+		usage(e.stdout)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "tandem: unknown command %q\n", cmd)
-		usage(stderr)
+		fmt.Fprintf(e.stderr, "tandem: unknown command %q\n", cmd)
+		usage(e.stderr)
 		return 2
 	}
 }

@@ -31,6 +31,7 @@ func runMediaCommand(args []string, e env) int {
 		fmt.Fprintln(e.stderr, "tandem media: media.ng_listen is empty: set the address of the ng control socket (e.g. 127.0.0.1:2223)")
 		return 1
 	}
+	applySteadySysmon(cfg, e, "tandem media")
 	log, err := newLogger(cfg.Log, e.stderr)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "tandem media: %v\n", err)
