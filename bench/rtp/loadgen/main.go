@@ -159,10 +159,14 @@ type stream struct {
 	sent [2]uint64                // packets sent by side s
 	recv [2]uint64                // packets received at side s
 	seq  [2]uint16
-	// open mode: packets written off as lost, so a loss does not shrink
-	// the window for good.
-	lost     [2]uint64
-	lastRecv [2]uint64
+	// open mode: newSeq[s] is the sequence number of the newest packet
+	// from side s that came back (written by the receiving path, read by
+	// open on the same goroutine), acked[s] how many of side s's packets
+	// are settled: returned, or passed over by a newer one (the relay
+	// keeps a flow's order, so a gap is a loss), or written off.
+	newSeq   [2]uint16
+	gotSeq   [2]bool
+	acked    [2]uint64
 	lastProg [2]int64
 }
 
@@ -206,8 +210,11 @@ const (
 	sendBatch = 512
 	recvBatch = 256
 	histMax   = 100_000
-	// lossAfter: in open mode, packets not returned this long are lost.
-	lossAfter = 100 * time.Millisecond
+	// lossAfter: in open mode, a stream direction with packets in flight
+	// and nothing back this long writes them off (when the whole window was
+	// lost). It stays above the slowest relay's latency tail (rtpengine's
+	// p99.9 is ~80-100 ms in the paced runs).
+	lossAfter = 250 * time.Millisecond
 )
 
 func newGen(n int) (*gen, error) {
@@ -428,6 +435,8 @@ func (g *gen) drainFD(fd int) int {
 				continue
 			}
 			g.streams[si].recv[side]++
+			g.streams[si].newSeq[side^1] = binary.BigEndian.Uint16(b[2:4])
+			g.streams[si].gotSeq[side^1] = true
 			d := (rx - int64(binary.BigEndian.Uint64(b[12:20]))) / 1000
 			switch {
 			case d < 0:
@@ -540,8 +549,10 @@ func (g *gen) paced(warm, dur time.Duration, pid int, res *result) {
 }
 
 // open keeps up to window packets in flight per stream direction and sends
-// as fast as the relay returns them (a lost packet is written off after
-// lossAfter so it does not close the window for good).
+// as fast as the relay returns them. A packet is settled when it or a newer
+// one of its flow comes back; a window with nothing back for lossAfter is
+// written off so that it does not close for good. Packets in flight never
+// exceed the window, whatever the relay drops or delays.
 func (g *gen) open(warm, dur time.Duration, window, pid int, res *result) {
 	start := time.Now()
 	end := start.Add(warm + dur)
@@ -561,14 +572,21 @@ func (g *gen) open(warm, dur time.Duration, window, pid int, res *result) {
 		for i := range g.streams {
 			s := &g.streams[i]
 			for side := 0; side < 2; side++ {
-				recv := s.recv[1-side]
-				inflight := int(s.sent[side] - recv - s.lost[side])
-				if recv != s.lastRecv[side] || inflight == 0 {
-					s.lastRecv[side], s.lastProg[side] = recv, nowNs
-				} else if nowNs-s.lastProg[side] > int64(lossAfter) {
-					s.lost[side] += uint64(inflight)
-					inflight = 0
+				if s.gotSeq[side] {
+					// The packet numbered newSeq is the k-th side sent.
+					k := s.sent[side] - uint64(s.seq[side]-s.newSeq[side])
+					if k > s.acked[side] {
+						s.acked[side], s.lastProg[side] = k, nowNs
+					}
+				}
+				inflight := int(s.sent[side] - s.acked[side])
+				if inflight == 0 {
 					s.lastProg[side] = nowNs
+				} else if nowNs-s.lastProg[side] > int64(lossAfter) {
+					// Nothing newer came back: the rest of the window
+					// is lost.
+					s.acked[side], s.lastProg[side] = s.sent[side], nowNs
+					inflight = 0
 				}
 				for k := window - inflight; k > 0 && k >= (window+1)/2; k-- {
 					g.queue(i, side, nowNs)
