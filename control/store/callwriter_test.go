@@ -283,6 +283,15 @@ func (b *batchLog) transactions() [][2]int {
 	return slices.Clone(b.txs)
 }
 
+// callBatches is the number of call records in each transaction.
+func (b *batchLog) callBatches() []int {
+	var n []int
+	for _, tx := range b.transactions() {
+		n = append(n, tx[0])
+	}
+	return n
+}
+
 func TestCallWriterWritesCallsAndNotificationsInOneTransaction(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTest(t)
@@ -525,27 +534,6 @@ func benchCallWriter(b *testing.B, note bool) {
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "records/s")
 }
 
-// countingSaver records the size of every batch it is given and saves it
-// into a real store.
-type countingSaver struct {
-	*SQLite
-	mu      sync.Mutex
-	batches []int
-}
-
-func (c *countingSaver) SaveCalls(ctx context.Context, calls []Call) error {
-	c.mu.Lock()
-	c.batches = append(c.batches, len(calls))
-	c.mu.Unlock()
-	return c.SQLite.SaveCalls(ctx, calls)
-}
-
-func (c *countingSaver) sizes() []int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.batches)
-}
-
 // TestCallWriterGroupCommit checks max_delay: records saved one after
 // another within the delay go out in one transaction, with a call's status
 // changes coalesced into its newest record; a record is written once the
@@ -556,7 +544,7 @@ func TestCallWriterGroupCommit(t *testing.T) {
 	acct := NewSID("AC")
 
 	t.Run("batched and coalesced", func(t *testing.T) {
-		saver := &countingSaver{SQLite: s}
+		saver := &batchLog{inner: s}
 		cfg := testWriterConfig()
 		cfg.MaxDelay = 300 * time.Millisecond
 		w, err := NewCallWriter(saver, cfg, nil)
@@ -581,7 +569,7 @@ func TestCallWriterGroupCommit(t *testing.T) {
 		for w.Stats().Saved < 5 && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
 		}
-		if got := saver.sizes(); !slices.Equal(got, []int{5}) {
+		if got := saver.callBatches(); !slices.Equal(got, []int{5}) {
 			t.Errorf("batches %v, want one batch of 5 calls", got)
 		}
 		if st := w.Stats(); st.Saved != 5 || st.Coalesced != 10 {

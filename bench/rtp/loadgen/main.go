@@ -157,8 +157,6 @@ type stream struct {
 	to   [2]unix.RawSockaddrInet4 // relay address side s sends to
 	src  [2][4]byte               // endpoint IPs
 	sent [2]uint64                // packets sent by side s
-	recv [2]uint64                // packets received at side s
-	seq  [2]uint16
 	// open mode: newSeq[s] is the sequence number of the newest packet
 	// from side s that came back (written by the receiving path, read by
 	// open on the same goroutine), acked[s] how many of side s's packets
@@ -357,15 +355,15 @@ func (g *gen) queue(i, side int, now int64) {
 	j := g.nsend
 	g.nsend++
 	p := &g.sbuf[j]
-	s.seq[side]++
-	binary.BigEndian.PutUint16(p[2:4], s.seq[side])
-	binary.BigEndian.PutUint32(p[4:8], uint32(s.seq[side])*160)
+	s.sent[side]++
+	seq := uint16(s.sent[side]) // the k-th packet is numbered k (mod 2^16)
+	binary.BigEndian.PutUint16(p[2:4], seq)
+	binary.BigEndian.PutUint32(p[4:8], uint32(seq)*160)
 	binary.BigEndian.PutUint32(p[8:12], uint32(i*2+side)) // SSRC names the sender
 	binary.BigEndian.PutUint64(p[12:20], uint64(now))
 	g.sname[j] = s.to[side]
 	pi := (*unix.Inet4Pktinfo)(unsafe.Pointer(&g.sctl[j][unix.SizeofCmsghdr]))
 	pi.Spec_dst = s.src[side]
-	s.sent[side]++
 }
 
 // flush sends the batch with sendmmsg.
@@ -434,7 +432,6 @@ func (g *gen) drainFD(fd int) int {
 				g.misrt++ // the relay sent it to the wrong endpoint
 				continue
 			}
-			g.streams[si].recv[side]++
 			g.streams[si].newSeq[side^1] = binary.BigEndian.Uint16(b[2:4])
 			g.streams[si].gotSeq[side^1] = true
 			d := (rx - int64(binary.BigEndian.Uint64(b[12:20]))) / 1000
@@ -574,7 +571,7 @@ func (g *gen) open(warm, dur time.Duration, window, pid int, res *result) {
 			for side := 0; side < 2; side++ {
 				if s.gotSeq[side] {
 					// The packet numbered newSeq is the k-th side sent.
-					k := s.sent[side] - uint64(s.seq[side]-s.newSeq[side])
+					k := s.sent[side] - uint64(uint16(s.sent[side])-s.newSeq[side])
 					if k > s.acked[side] {
 						s.acked[side], s.lastProg[side] = k, nowNs
 					}
